@@ -1,0 +1,188 @@
+/* mi_api.c: the handlers of the route table, one set for every resource:
+ * they turn HTTP into calls of the core engines and their results back
+ * into HTTP. */
+#include "mi_api.h"
+#include "mi_http.h"
+#include "mi_records.h"
+#include "mi_text.h"
+#include "mi_upsert.h"
+
+static const mi_stmt_t ping = { "mi_health_ping", { "SELECT 1", "SELECT 1" } };
+
+int mi_api_health(mi_req_t *req)
+{
+    mi_db_t *db = mi_req_db(req);
+    mi_rows_t rows;
+
+    if (!db || mi_db_select(db, req->r->pool, &ping, &rows, 0, NULL)
+                   != APR_SUCCESS) {
+        return mi_http_unavailable(req);
+    }
+    return mi_http_json(req->r, HTTP_OK,
+                        mi_json_own(req->r->pool,
+                                    json_pack("{s:s}", "status", "ok")));
+}
+
+static int validation_error(request_rec *r, const char *message)
+{
+    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
+}
+
+int mi_api_list(mi_req_t *req)
+{
+    request_rec *r = req->r;
+    mi_page_t page;
+    const char *err = mi_page_parse(r->pool, mi_http_query(r), &page);
+    json_t *body;
+    mi_db_t *db;
+
+    if (err) {
+        return validation_error(r, err);
+    }
+    if (!(db = mi_req_db(req))
+        || mi_records_list(db, r->pool, req->res, req->caller.organization_id,
+                           &page, &body) != MI_OK) {
+        return mi_http_unavailable(req);
+    }
+    return mi_http_json(r, HTTP_OK, body);
+}
+
+/* The {externalId} of the path, decoded exactly once. */
+static const char *external_id_param(mi_req_t *req)
+{
+    return req->param ? mi_url_decode(req->r->pool, req->param) : NULL;
+}
+
+static int not_found(mi_req_t *req, const char *external_id)
+{
+    return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
+                         apr_psprintf(req->r->pool,
+                                      "No %s found with externalId \"%s\"",
+                                      req->res->event, external_id));
+}
+
+int mi_api_get(mi_req_t *req)
+{
+    const char *external_id = external_id_param(req);
+    json_t *entity = NULL;
+    mi_db_t *db;
+
+    if (!external_id) {
+        return validation_error(req->r, "Malformed percent-encoding in path");
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    switch (mi_records_get(db, req->r->pool, req->res,
+                           req->caller.organization_id, external_id,
+                           &entity)) {
+    case MI_OK:
+        return mi_http_json(req->r, HTTP_OK, entity);
+    case MI_ERR_NOT_FOUND:
+        return not_found(req, external_id);
+    default:
+        return mi_http_unavailable(req);
+    }
+}
+
+int mi_api_delete(mi_req_t *req)
+{
+    const char *external_id = external_id_param(req);
+    mi_db_t *db;
+
+    if (!external_id) {
+        return validation_error(req->r, "Malformed percent-encoding in path");
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    switch (mi_records_delete(db, req->r->pool, req->res, &req->caller,
+                              external_id)) {
+    case MI_OK:
+        return mi_http_json(req->r, HTTP_OK, mi_json_own(req->r->pool,
+            json_pack("{s:b, s:s}", "success", 1, "externalId",
+                      external_id)));
+    case MI_ERR_NOT_FOUND:
+        return not_found(req, external_id);
+    default:
+        return mi_http_unavailable(req);
+    }
+}
+
+/* Content type, size, JSON syntax and the body's shape, in the order of
+ * API.md section 1. Returns the records array, or NULL when it answered. */
+static json_t *read_records(mi_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *key = req->res->plural;
+    char *buf;
+    apr_size_t len;
+    json_t *body, *records;
+    int rc;
+
+    if (!mi_http_is_json(r)) {
+        mi_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                      "Content-Type must be application/json");
+        return NULL;
+    }
+    rc = mi_http_read_body(r, req->conf->max_body, &buf, &len);
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        mi_http_error(r, rc, "PAYLOAD_TOO_LARGE", apr_psprintf(r->pool,
+            "Request body exceeds the limit of %" APR_OFF_T_FMT " bytes",
+            req->conf->max_body));
+        return NULL;
+    }
+    if (rc != OK) {
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                      "The request body could not be read");
+        return NULL;
+    }
+    switch (mi_json_parse(r->pool, buf, len, &body)) {
+    case MI_JSON_OK:
+        break;
+    case MI_JSON_ENCODING:
+        validation_error(r, "Request body must be valid UTF-8");
+        return NULL;
+    default:
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", len == 0
+            ? "Request body is empty"
+            : "Request body is not valid JSON (or has duplicate keys)");
+        return NULL;
+    }
+    if (!json_is_object(body)) {
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                      "Request body must be a JSON object");
+        return NULL;
+    }
+    records = json_object_get(body, key);
+    if (!json_is_array(records)) {
+        validation_error(r, apr_psprintf(r->pool, "%s must be an array",
+                                         key));
+        return NULL;
+    }
+    if (json_array_size(records) > (size_t)req->conf->max_records) {
+        mi_http_error(r, HTTP_BAD_REQUEST, "TOO_MANY_RECORDS",
+                      apr_psprintf(r->pool, "Too many records: at most %d "
+                                   "per request, received %" APR_SIZE_T_FMT,
+                                   req->conf->max_records,
+                                   json_array_size(records)));
+        return NULL;
+    }
+    return records;
+}
+
+int mi_api_upsert(mi_req_t *req)
+{
+    json_t *records = read_records(req), *response;
+    mi_db_t *db;
+
+    if (!records) {
+        return OK;
+    }
+    if (!(db = mi_req_db(req))
+        || mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
+                         &response) != APR_SUCCESS) {
+        return mi_http_unavailable(req);
+    }
+    return mi_http_json(req->r, HTTP_OK, response);
+}

@@ -1,0 +1,119 @@
+/* mi_auth.c: the gate every route with a scope passes. */
+#include <string.h>
+#include "mi_auth.h"
+#include "mi_http.h"
+#include "mi_ratelimit.h"
+#include "mi_route.h"
+#include "mi_time.h"
+
+static int unauthorized(request_rec *r, const char *code, const char *msg)
+{
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   strcmp(code, "AUTHENTICATION_REQUIRED")
+                       ? "Bearer error=\"invalid_token\"" : "Bearer");
+    return mi_http_error(r, HTTP_UNAUTHORIZED, code, msg), 1;
+}
+
+/* The token of "Authorization: Bearer <token>", or NULL when the header
+ * has another shape. The scheme is case-insensitive. */
+static const char *bearer_token(const char *header)
+{
+    if (strncasecmp(header, "Bearer ", 7)) {
+        return NULL;
+    }
+    header += 7;
+    while (*header == ' ') {
+        header++;
+    }
+    return header;
+}
+
+static int rate_limited(mi_req_t *req, int consume)
+{
+    mi_ratelimit_state_t st;
+
+    if (req->conf->rate_limit <= 0 || !req->limiter) {
+        return 0;
+    }
+    mi_ratelimit_check(req->limiter, req->caller.token_id,
+                       req->conf->rate_limit, req->conf->rate_window,
+                       consume, &st);
+    mi_ratelimit_headers(req->r, &st);
+    if (!st.allowed) {
+        mi_http_error(req->r, HTTP_TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED",
+            apr_psprintf(req->r->pool, "Rate limit of %d requests per %d "
+                         "seconds exceeded", st.limit,
+                         req->conf->rate_window));
+        return 1;
+    }
+    return 0;
+}
+
+int mi_auth_gate(mi_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *header = apr_table_get(r->headers_in, "Authorization");
+    const char *raw;
+    mi_token_info_t tok;
+    mi_db_t *db;
+    apr_int64_t now = mi_now_ms();
+
+    if (!header) {
+        return unauthorized(r, "AUTHENTICATION_REQUIRED",
+                            "Authorization header is required");
+    }
+    raw = bearer_token(header);
+    if (!raw || !mi_token_well_formed(raw)) {
+        return unauthorized(r, "INVALID_TOKEN_FORMAT",
+                            "Authorization must be \"Bearer eudr_live_\" "
+                            "followed by 48 lowercase hex characters");
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req), 1;
+    }
+    switch (mi_token_lookup(db, r->pool, raw, &tok)) {
+    case MI_OK:
+        break;
+    case MI_ERR_NOT_FOUND:
+        return unauthorized(r, "INVALID_TOKEN", "Invalid API token");
+    default:
+        return mi_http_unavailable(req), 1;
+    }
+    if (tok.revoked) {
+        return unauthorized(r, "TOKEN_REVOKED", "API token has been revoked");
+    }
+    if (tok.expires_at >= 0 && tok.expires_at <= now) {
+        return unauthorized(r, "TOKEN_EXPIRED", "API token has expired");
+    }
+    req->caller.organization_id = tok.organization_id;
+    req->caller.integration_id = tok.integration_id;
+    req->caller.token_id = tok.id;
+    if (strcmp(tok.integration_status, "ACTIVE")) {
+        rate_limited(req, 0);
+        mi_http_error(r, HTTP_FORBIDDEN, "INTEGRATION_INACTIVE",
+                      apr_psprintf(r->pool, "Integration is %s; only ACTIVE "
+                                   "integrations may call the API",
+                                   tok.integration_status));
+        return 1;
+    }
+    if (!mi_scopes_contain(tok.scopes, req->route->scope)) {
+        rate_limited(req, 0);
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "Bearer error=\"insufficient_"
+                                    "scope\", scope=\"%s\"",
+                                    req->route->scope));
+        mi_http_error(r, HTTP_FORBIDDEN, "INSUFFICIENT_SCOPES",
+                      apr_psprintf(r->pool, "Token lacks the required scope "
+                                   "%s", req->route->scope));
+        return 1;
+    }
+    if (rate_limited(req, 1)) {
+        return 1;
+    }
+    if (mi_token_touch(db, r->pool, &tok, now) != APR_SUCCESS) {
+        /* Only bookkeeping: the request itself can still be served. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, MI_LOGNO(00201)
+                      "could not record token use: %s", db->error);
+    }
+    return 0;
+}

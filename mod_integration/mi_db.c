@@ -1,0 +1,274 @@
+/* mi_db.c: the database seen through plain apr_dbd (see mi_db.h). */
+#include <string.h>
+#include "mi_db.h"
+
+#define SQLITE_BUSY_TIMEOUT_SQL "PRAGMA busy_timeout = 5000"
+
+int mi_db_dialect_of(const char *driver_name)
+{
+    if (!strcmp(driver_name, "sqlite3")) {
+        return MI_DIALECT_SQLITE3;
+    }
+    if (!strcmp(driver_name, "pgsql")) {
+        return MI_DIALECT_PGSQL;
+    }
+    return -1;
+}
+
+apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_pool_t *pool)
+{
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    int nrows;
+
+    if (mi_db_dialect_of(apr_dbd_name(driver)) != MI_DIALECT_SQLITE3) {
+        return APR_SUCCESS;
+    }
+    /* This pragma answers with a row: a select, not a query. */
+    if (apr_dbd_select(driver, pool, handle, &res, SQLITE_BUSY_TIMEOUT_SQL, 1)
+        != 0) {
+        return APR_EGENERAL;
+    }
+    while (apr_dbd_get_row(driver, pool, res, &row, -1) == 0) {
+    }
+    /* The driver retries SQLITE_BUSY by itself only for ~1.5 s and with
+     * its process-wide mutex released; with one connection per process the
+     * busy timeout is what makes writers of several processes queue. */
+    if (apr_dbd_query(driver, handle, &nrows, "PRAGMA foreign_keys = ON")
+            != 0) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, apr_pool_t *conn_pool,
+                    apr_hash_t *cache)
+{
+    mi_db_t *db = apr_pcalloc(pool, sizeof(*db));
+
+    db->driver = driver;
+    db->handle = handle;
+    db->conn_pool = conn_pool;
+    db->cache = cache;
+    db->dialect = (mi_dialect_e)mi_db_dialect_of(apr_dbd_name(driver));
+    return db;
+}
+
+apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
+                        const char *params, mi_db_t **db, const char **err)
+{
+    const apr_dbd_driver_t *drv;
+    apr_dbd_t *handle = NULL;
+    apr_status_t rv;
+
+    *db = NULL;
+    if (mi_db_dialect_of(driver) < 0) {
+        *err = apr_psprintf(pool, "unsupported database driver \"%s\" "
+                            "(use sqlite3 or pgsql)", driver);
+        return APR_ENOTIMPL;
+    }
+    apr_dbd_init(pool);
+    rv = apr_dbd_get_driver(pool, driver, &drv);
+    if (rv != APR_SUCCESS) {
+        *err = apr_psprintf(pool, "cannot load the apr_dbd driver \"%s\" "
+                            "(is libaprutil1-dbd-%s installed?)", driver,
+                            driver);
+        return rv;
+    }
+    rv = apr_dbd_open_ex(drv, pool, params, &handle, err);
+    if (rv != APR_SUCCESS || !handle) {
+        if (!*err) {
+            *err = "cannot connect to the database";
+        }
+        return rv ? rv : APR_EGENERAL;
+    }
+    if (mi_db_configure(drv, handle, pool) != APR_SUCCESS) {
+        *err = "cannot configure the database connection";
+        apr_dbd_close(drv, handle);
+        return APR_EGENERAL;
+    }
+    *db = mi_db_wrap(pool, drv, handle, pool, apr_hash_make(pool));
+    return APR_SUCCESS;
+}
+
+void mi_db_close(mi_db_t *db)
+{
+    if (db && db->handle) {
+        apr_dbd_close(db->driver, db->handle);
+        db->handle = NULL;
+    }
+}
+
+static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
+{
+    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
+
+    /* The driver's text lives in the connection and is overwritten by the
+     * next call: copy it now. */
+    db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
+    if (db->txn) {
+        db->failed = 1;
+    }
+}
+
+static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
+                                    const mi_stmt_t *st)
+{
+    apr_dbd_prepared_t *stmt = apr_hash_get(db->cache, st->name,
+                                            APR_HASH_KEY_STRING);
+    int rc;
+
+    if (stmt) {
+        return stmt;
+    }
+    rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle,
+                         st->sql[db->dialect], NULL, &stmt);
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        return NULL;
+    }
+    apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, stmt);
+    return stmt;
+}
+
+apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                        int *nrows, int nargs, const char *const *args)
+{
+    apr_dbd_prepared_t *stmt = prepared(db, pool, st);
+    int n = 0, rc;
+
+    if (!stmt) {
+        return APR_EGENERAL;
+    }
+    rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
+                        (const char **)args);
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        return APR_EGENERAL;
+    }
+    if (nrows) {
+        *nrows = n;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                          mi_rows_t *rows, int nargs,
+                          const char *const *args)
+{
+    apr_dbd_prepared_t *stmt = prepared(db, pool, st);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_array_header_t *out;
+    int rc, i;
+
+    memset(rows, 0, sizeof(*rows));
+    if (!stmt) {
+        return APR_EGENERAL;
+    }
+    /* seek = 1: pgsql's asynchronous mode turns errors into "no rows". */
+    rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs,
+                         (const char **)args);
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        return APR_EGENERAL;
+    }
+    rows->ncols = apr_dbd_num_cols(db->driver, res);
+    out = apr_array_make(pool, 16, sizeof(const char **));
+    while ((rc = apr_dbd_get_row(db->driver, pool, res, &row, -1)) == 0) {
+        const char **cols = apr_palloc(pool, rows->ncols * sizeof(char *));
+
+        for (i = 0; i < rows->ncols; i++) {
+            char *v = NULL;
+
+            /* datum_get tells NULL from "" (get_entry does not on pgsql). */
+            if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING,
+                                  &v) != APR_SUCCESS) {
+                v = NULL;
+            }
+            cols[i] = v;
+        }
+        APR_ARRAY_PUSH(out, const char **) = cols;
+    }
+    rows->nrows = out->nelts;
+    rows->rows = (const char ***)out->elts;
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_run(mi_db_t *db, const char *sql)
+{
+    int n, rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+
+    if (rc != 0) {
+        note_error(db, db->conn_pool, rc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+void mi_db_forget_statements(mi_db_t *db)
+{
+    apr_hash_clear(db->cache);
+}
+
+static apr_status_t txn_cleanup(void *data)
+{
+    mi_db_rollback(data);
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
+{
+    int rc;
+
+    db->failed = 0;
+    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->txn);
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        db->txn = NULL;
+        return APR_EGENERAL;
+    }
+    /* The connection returns to the pool as it is: never with an open
+     * transaction, whatever path the request takes. */
+    apr_pool_cleanup_register(pool, db, txn_cleanup, apr_pool_cleanup_null);
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_commit(mi_db_t *db)
+{
+    int rc;
+
+    if (!db->txn) {
+        return APR_EGENERAL;
+    }
+    if (db->failed) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    /* transaction_end reports success even when it rolled back, so the
+     * failures were tracked above. */
+    rc = apr_dbd_transaction_end(db->driver, db->conn_pool, db->txn);
+    db->txn = NULL;
+    if (rc != 0) {
+        note_error(db, db->conn_pool, rc);
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+void mi_db_rollback(mi_db_t *db)
+{
+    if (db->txn) {
+        apr_dbd_transaction_mode_set(db->driver, db->txn,
+                                     APR_DBD_TRANSACTION_ROLLBACK);
+        apr_dbd_transaction_end(db->driver, db->conn_pool, db->txn);
+        db->txn = NULL;
+    }
+}
+
+const char *mi_db_int(apr_pool_t *pool, apr_int64_t v)
+{
+    return apr_psprintf(pool, "%" APR_INT64_T_FMT, v);
+}

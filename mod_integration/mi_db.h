@@ -1,0 +1,90 @@
+/* mi_db.h: the database seen through plain apr_dbd.
+ *
+ * One mi_db_t is one connection for the span of one unit of work: in the
+ * module a mod_dbd connection for one request, in integration-admin one
+ * connection opened by hand. Statements are prepared lazily, once per
+ * connection, and cached in a hash that lives as long as the connection.
+ * On PostgreSQL they are prepared without a label: the driver then runs them
+ * with PQexecParams, which keeps no server-side state that a database restart
+ * could take away (labelled statements vanish on reconnect and stay gone).
+ */
+#ifndef MI_DB_H
+#define MI_DB_H
+
+#include <apr_dbd.h>
+#include "mi_common.h"
+
+typedef enum {
+    MI_DIALECT_SQLITE3 = 0,
+    MI_DIALECT_PGSQL = 1,
+    MI_DIALECT_COUNT
+} mi_dialect_e;
+
+/* A statement: a cache key and its SQL, one text per dialect. */
+typedef struct {
+    const char *name;
+    const char *sql[MI_DIALECT_COUNT];
+} mi_stmt_t;
+
+typedef struct {
+    const apr_dbd_driver_t *driver;
+    apr_dbd_t *handle;
+    apr_pool_t *conn_pool;          /* lives as long as the connection */
+    apr_hash_t *cache;              /* statement name -> prepared */
+    mi_dialect_e dialect;
+    apr_dbd_transaction_t *txn;
+    int failed;                     /* a statement of this txn failed */
+    const char *error;              /* last error, copied from the driver */
+} mi_db_t;
+
+/* Rows of a select: each row an array of ncols strings, NULL for SQL NULL. */
+typedef struct {
+    int ncols;
+    int nrows;
+    const char ***rows;
+} mi_rows_t;
+
+/* The dialect of a driver name ("sqlite3", "pgsql"); -1 if unsupported. */
+int mi_db_dialect_of(const char *driver_name);
+
+/* Opens a connection by driver name and parameters (integration-admin, the
+ * module's start-up schema check). */
+apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
+                        const char *params, mi_db_t **db, const char **err);
+void mi_db_close(mi_db_t *db);
+
+/* Wraps a connection opened elsewhere (mod_dbd). */
+mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
+                    apr_dbd_t *handle, apr_pool_t *conn_pool,
+                    apr_hash_t *cache);
+
+/* Connection set-up that mod_dbd's post_connect hook and mi_db_open share:
+ * SQLite's busy timeout and foreign keys. */
+apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
+                             apr_dbd_t *handle, apr_pool_t *pool);
+
+/* Runs a statement; *nrows (may be NULL) gets the affected row count. */
+apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                        int *nrows, int nargs, const char *const *args);
+
+/* Runs a statement that returns rows (SELECT, or RETURNING). */
+apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                          mi_rows_t *rows, int nargs,
+                          const char *const *args);
+
+/* Runs a plain SQL text without parameters (migrations). */
+apr_status_t mi_db_run(mi_db_t *db, const char *sql);
+
+/* Drops the cached statements: after a schema change SQLite refuses
+ * statements prepared before it. */
+void mi_db_forget_statements(mi_db_t *db);
+
+/* Transactions: commit ends with a rollback when any statement failed. */
+apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool);
+apr_status_t mi_db_commit(mi_db_t *db);
+void mi_db_rollback(mi_db_t *db);
+
+/* Convenience: an int64 as a decimal string parameter. */
+const char *mi_db_int(apr_pool_t *pool, apr_int64_t v);
+
+#endif

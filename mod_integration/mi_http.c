@@ -1,0 +1,138 @@
+/* mi_http.c: JSON answers, errors, and the bounded request body. */
+#include <string.h>
+#include "mi_http.h"
+#include <util_script.h>
+
+#define MI_RETRY_AFTER_DB "2"
+
+static int write_chunk(const char *buf, size_t size, void *data)
+{
+    request_rec *r = data;
+
+    return ap_rwrite(buf, (int)size, r) < 0 ? -1 : 0;
+}
+
+int mi_http_json(request_rec *r, int status, json_t *json)
+{
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    if (!r->header_only) {
+        json_dump_callback(json, write_chunk, r, JSON_COMPACT);
+    }
+    return OK;
+}
+
+int mi_http_error(request_rec *r, int status, const char *code,
+                  const char *message)
+{
+    json_t *body = mi_json_own(r->pool, json_pack("{s:s, s:s}", "error", code,
+                                                  "message", message));
+
+    return mi_http_json(r, status, body);
+}
+
+int mi_http_unavailable(mi_req_t *req)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)
+                  "database unavailable: %s",
+                  req->db && req->db->error ? req->db->error
+                                            : "no connection");
+    apr_table_setn(req->r->err_headers_out, "Retry-After", MI_RETRY_AFTER_DB);
+    return mi_http_error(req->r, HTTP_SERVICE_UNAVAILABLE,
+                         "SERVICE_UNAVAILABLE",
+                         "The database is not available; retry later");
+}
+
+int mi_http_is_json(request_rec *r)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    apr_size_t n = strlen("application/json");
+
+    if (!ct || strncasecmp(ct, "application/json", n)) {
+        return 0;
+    }
+    ct += n;
+    while (*ct == ' ' || *ct == '\t') {
+        ct++;
+    }
+    return *ct == '\0' || *ct == ';';
+}
+
+int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
+                      apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb;
+    apr_size_t total = 0, cap;
+    char *data;
+    int seen_eos = 0;
+
+    *buf = NULL;
+    *len = 0;
+    if (cl && apr_atoi64(cl) > limit) {
+        /* No point reading what will be refused; don't keep the
+         * connection, so that httpd need not drain it either. */
+        r->connection->keepalive = AP_CONN_CLOSE;
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    cap = cl && apr_atoi64(cl) > 0 ? (apr_size_t)apr_atoi64(cl) + 1 : 8192;
+    data = apr_palloc(r->pool, cap);
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    do {
+        apr_bucket *b;
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb,
+                                         AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, MI_LOGNO(00102)
+                          "reading the request body failed");
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST)
+                       == HTTP_REQUEST_ENTITY_TOO_LARGE
+                   ? HTTP_REQUEST_ENTITY_TOO_LARGE : HTTP_BAD_REQUEST;
+        }
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *chunk;
+            apr_size_t n;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &chunk, &n, APR_BLOCK_READ)
+                    != APR_SUCCESS) {
+                return HTTP_BAD_REQUEST;
+            }
+            if ((apr_off_t)(total + n) > limit) {
+                r->connection->keepalive = AP_CONN_CLOSE;
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+            if (total + n + 1 > cap) {
+                char *grown;
+
+                while (total + n + 1 > cap) {
+                    cap *= 2;
+                }
+                grown = apr_palloc(r->pool, cap);
+                memcpy(grown, data, total);
+                data = grown;
+            }
+            memcpy(data + total, chunk, n);
+            total += n;
+        }
+        apr_brigade_cleanup(bb);
+    } while (!seen_eos);
+    data[total] = '\0';
+    *buf = data;
+    *len = total;
+    return OK;
+}
+
+apr_table_t *mi_http_query(request_rec *r)
+{
+    apr_table_t *args = NULL;
+
+    ap_args_to_table(r, &args);
+    return args;
+}

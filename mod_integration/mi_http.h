@@ -1,0 +1,28 @@
+/* mi_http.h: JSON answers, errors, and the bounded request body. */
+#ifndef MI_HTTP_H
+#define MI_HTTP_H
+
+#include "mi_httpd.h"
+
+/* Writes json with the status; returns OK for the handler to return. */
+int mi_http_json(request_rec *r, int status, json_t *json);
+
+/* Writes the error body { error, message }; returns OK. */
+int mi_http_error(request_rec *r, int status, const char *code,
+                  const char *message);
+
+/* 503 SERVICE_UNAVAILABLE with Retry-After, logging why (never SQL). */
+int mi_http_unavailable(mi_req_t *req);
+
+/* 1 when Content-Type is application/json (parameters allowed). */
+int mi_http_is_json(request_rec *r);
+
+/* Reads the whole body, chunked or not, up to limit bytes. Returns OK,
+ * HTTP_REQUEST_ENTITY_TOO_LARGE or HTTP_BAD_REQUEST (read failure). */
+int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
+                      apr_size_t *len);
+
+/* The decoded query arguments. */
+apr_table_t *mi_http_query(request_rec *r);
+
+#endif

@@ -1,0 +1,61 @@
+/* mi_httpd.h: what the httpd glue of mod_integration shares: the module's
+ * configuration and the state of one API request. Every glue file includes
+ * it, so that per-module LogLevel works everywhere. */
+#ifndef MI_HTTPD_H
+#define MI_HTTPD_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+#include "mi_common.h"
+#include "mi_db.h"
+#include "mi_json.h"
+#include "mi_resource.h"
+#include "mi_token.h"
+
+APLOG_USE_MODULE(integration);
+
+/* Log tags of our own: AH numbers belong to httpd. */
+#define MI_LOGNO(n) "MI" #n ": "
+
+typedef struct mi_ratelimit_t mi_ratelimit_t;
+
+typedef struct {
+    int rate_limit;             /* requests per window; 0 disables */
+    int rate_window;            /* seconds */
+    int max_records;
+    apr_off_t max_body;
+    int set;                    /* which of the above were configured */
+    mi_ratelimit_t *limiter;    /* main server only, set in post_config */
+} mi_server_conf_t;
+
+#define MI_SET_RATE     0x1
+#define MI_SET_RECORDS  0x2
+#define MI_SET_BODY     0x4
+
+typedef struct {
+    const char *base;           /* the <Location> that sets the handler */
+} mi_dir_conf_t;
+
+struct mi_route_t;
+
+/* One API request on its way through the gate to its handler. */
+typedef struct {
+    request_rec *r;
+    const mi_server_conf_t *conf;
+    mi_ratelimit_t *limiter;
+    const struct mi_route_t *route;
+    const mi_resource_t *res;   /* the route's resource, or NULL */
+    const char *param;          /* decoded {id} path segment, or NULL */
+    mi_caller_t caller;         /* set by the auth gate */
+    mi_db_t *db;                /* acquired on first use */
+} mi_req_t;
+
+/* The request's database connection (mod_dbd), or NULL when none can be
+ * had; the caller answers 503. */
+mi_db_t *mi_req_db(mi_req_t *req);
+
+#endif

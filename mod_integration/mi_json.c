@@ -1,0 +1,83 @@
+/* mi_json.c: Jansson tied to APR pools, strict parsing, compact dumps. */
+#include <string.h>
+#include "mi_json.h"
+
+static apr_status_t json_cleanup(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+json_t *mi_json_own(apr_pool_t *pool, json_t *json)
+{
+    if (json) {
+        apr_pool_cleanup_register(pool, json, json_cleanup,
+                                  apr_pool_cleanup_null);
+    }
+    return json;
+}
+
+mi_json_parse_e mi_json_parse(apr_pool_t *pool, const char *buf,
+                              apr_size_t len, json_t **out)
+{
+    json_error_t err;
+    json_t *json = json_loadb(buf, len,
+                              JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
+
+    *out = NULL;
+    if (!json) {
+        if (json_error_code(&err) == json_error_invalid_utf8) {
+            return MI_JSON_ENCODING;
+        }
+        return MI_JSON_SYNTAX;
+    }
+    *out = mi_json_own(pool, json);
+    return MI_JSON_OK;
+}
+
+struct dump_buf {
+    apr_pool_t *pool;
+    char *data;
+    apr_size_t len;
+    apr_size_t cap;
+};
+
+static int dump_append(const char *chunk, size_t size, void *data)
+{
+    struct dump_buf *b = data;
+
+    if (b->len + size + 1 > b->cap) {
+        apr_size_t cap = b->cap ? b->cap * 2 : 1024;
+        char *grown;
+
+        while (cap < b->len + size + 1) {
+            cap *= 2;
+        }
+        grown = apr_palloc(b->pool, cap);
+        if (b->len) {
+            memcpy(grown, b->data, b->len);
+        }
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, chunk, size);
+    b->len += size;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+char *mi_json_dump(apr_pool_t *pool, const json_t *json)
+{
+    struct dump_buf b = { pool, NULL, 0, 0 };
+
+    if (json_dump_callback(json, dump_append, &b,
+                           JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
+        return NULL;
+    }
+    return b.data ? b.data : apr_pstrdup(pool, "");
+}
+
+json_t *mi_json_string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}

@@ -1,0 +1,173 @@
+/* mi_records.c: one listing, reading and deleting engine for every
+ * resource. */
+#include <stdlib.h>
+#include <string.h>
+#include "mi_records.h"
+#include "mi_synclog.h"
+#include "mi_time.h"
+
+/* Parses a decimal integer in [1, max]; returns 0 when malformed. */
+static int parse_positive(const char *s, int max, int *out)
+{
+    char *end;
+    long v;
+
+    if (!s || !*s || *s == '+' || *s == '-' || *s == ' ') {
+        return 0;
+    }
+    v = strtol(s, &end, 10);
+    if (*end || v < 1) {
+        return 0;
+    }
+    *out = v > max ? max : (int)v;
+    return 1;
+}
+
+const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
+                          mi_page_t *page)
+{
+    const char *v;
+
+    page->page = 1;
+    page->limit = MI_PAGE_LIMIT_DEFAULT;
+    page->since = -1;
+    /* Pages past 1,000,000 have no use and would overflow the offset. */
+    if ((v = apr_table_get(query, "page")) != NULL
+        && !parse_positive(v, 1000000, &page->page)) {
+        return "page must be an integer >= 1";
+    }
+    if ((v = apr_table_get(query, "limit")) != NULL
+        && !parse_positive(v, MI_PAGE_LIMIT_MAX, &page->limit)) {
+        return "limit must be an integer >= 1";
+    }
+    if ((v = apr_table_get(query, "since")) != NULL
+        && !mi_datetime_parse(v, &page->since)) {
+        return "since must be an ISO date (YYYY-MM-DD) or date-time";
+    }
+    return NULL;
+}
+
+static json_t *value_of(const mi_field_t *f, const char *v)
+{
+    json_t *parsed;
+
+    if (!v) {
+        return json_null();
+    }
+    switch (f->type) {
+    case MI_FIELD_NUMBER:
+        return json_real(strtod(v, NULL));
+    case MI_FIELD_BOOLEAN:
+        return json_boolean(!strcmp(v, "1") || !strcmp(v, "t")
+                            || !strcmp(v, "true"));
+    case MI_FIELD_STRING_ARRAY:
+        parsed = json_loads(v, JSON_DECODE_ANY, NULL);
+        return parsed ? parsed : json_array();
+    default:
+        return json_string(v);
+    }
+}
+
+static json_t *entity_of(apr_pool_t *pool, const mi_resource_t *res,
+                         const char **row)
+{
+    json_t *e = json_object();
+    int i;
+
+    json_object_set_new(e, "externalId", json_string(row[MI_COL_EXTERNAL_ID]));
+    json_object_set_new(e, "internalId", json_string(row[MI_COL_ID]));
+    json_object_set_new(e, "name", value_of(&res->fields[res->name_field],
+                        row[MI_COL_FIELDS + res->name_field]));
+    for (i = 0; i < res->nfields; i++) {
+        json_object_set_new(e, res->fields[i].json,
+                            value_of(&res->fields[i], row[MI_COL_FIELDS + i]));
+    }
+    json_object_set_new(e, "syncStatus", json_string(row[MI_COL_SYNC_STATUS]));
+    json_object_set_new(e, "lastSyncedAt", json_string(mi_time_iso(pool,
+        apr_atoi64(row[MI_COL_LAST_SYNCED_AT]))));
+    json_object_set_new(e, "createdAt", json_string(mi_time_iso(pool,
+        apr_atoi64(row[MI_COL_CREATED_AT]))));
+    json_object_set_new(e, "updatedAt", json_string(mi_time_iso(pool,
+        apr_atoi64(row[MI_COL_UPDATED_AT]))));
+    return e;
+}
+
+mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
+                            const mi_resource_t *res, const char *org,
+                            const mi_page_t *page, json_t **response)
+{
+    const char *args[4];
+    mi_rows_t rows, count;
+    json_t *entities;
+    int i;
+
+    args[0] = org;
+    args[1] = mi_db_int(pool, page->since);
+    args[2] = apr_itoa(pool, page->limit);
+    args[3] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
+    if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args) != APR_SUCCESS
+        || mi_db_select(db, pool, &res->sql.count, &count, 2, args)
+               != APR_SUCCESS || count.nrows != 1) {
+        return MI_ERR_DB;
+    }
+    entities = json_array();
+    for (i = 0; i < rows.nrows; i++) {
+        json_array_append_new(entities, entity_of(pool, res, rows.rows[i]));
+    }
+    *response = mi_json_own(pool, json_pack("{s:o, s:I, s:i, s:i}",
+        "entities", entities, "total",
+        (json_int_t)apr_atoi64(count.rows[0][0]), "page", page->page,
+        "limit", page->limit));
+    return MI_OK;
+}
+
+mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
+                           const mi_resource_t *res, const char *org,
+                           const char *external_id, json_t **entity)
+{
+    const char *args[2] = { org, external_id };
+    mi_rows_t rows;
+
+    if (mi_db_select(db, pool, &res->sql.get, &rows, 2, args)
+            != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (rows.nrows == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    *entity = mi_json_own(pool, entity_of(pool, res, rows.rows[0]));
+    return MI_OK;
+}
+
+mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
+                              const mi_resource_t *res,
+                              const mi_caller_t *caller,
+                              const char *external_id)
+{
+    const char *args[2] = { caller->organization_id, external_id };
+    mi_synclog_t log = { caller->organization_id, caller->integration_id,
+                         res->entity_type, "DELETE", 0, 0, 0, 0, NULL,
+                         mi_now_ms(), 0 };
+    mi_rows_t rows;
+
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (mi_db_select(db, pool, &res->sql.remove, &rows, 2, args)
+            != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return MI_ERR_DB;
+    }
+    if (rows.nrows == 0) {
+        mi_db_rollback(db);
+        return MI_ERR_NOT_FOUND;
+    }
+    log.deleted = rows.nrows;
+    log.completed_at = mi_now_ms();
+    if (mi_synclog_write(db, pool, &log) != APR_SUCCESS
+        || mi_db_commit(db) != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return MI_ERR_DB;
+    }
+    return MI_OK;
+}

@@ -1,0 +1,36 @@
+/* mi_records.h: listing, reading and deleting records of any resource
+ * (API.md sections 5 and 7). */
+#ifndef MI_RECORDS_H
+#define MI_RECORDS_H
+
+#include "mi_json.h"
+#include "mi_resource.h"
+
+typedef struct {
+    int page;               /* 1-based */
+    int limit;              /* 1..MI_PAGE_LIMIT_MAX */
+    apr_int64_t since;      /* only lastSyncedAt > since; -1 for all */
+} mi_page_t;
+
+/* Reads page, limit and since from a query string (already split into
+ * name/value pairs). Returns NULL, or the VALIDATION_ERROR message. */
+const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
+                          mi_page_t *page);
+
+/* The 200 body of GET /<resource>. */
+mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
+                            const mi_resource_t *res, const char *org,
+                            const mi_page_t *page, json_t **response);
+
+/* The stored record as a JSON entity. */
+mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
+                           const mi_resource_t *res, const char *org,
+                           const char *external_id, json_t **entity);
+
+/* Deletes one record with its sync log row, in one transaction. */
+mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
+                              const mi_resource_t *res,
+                              const mi_caller_t *caller,
+                              const char *external_id);
+
+#endif

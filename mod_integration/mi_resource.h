@@ -1,0 +1,78 @@
+/* mi_resource.h: the record types of the API, described as data.
+ *
+ * Suppliers, products and batches differ only in their fields, their table
+ * and their scopes; one validation engine (mi_validate), one upsert engine
+ * (mi_upsert) and one read/delete engine (mi_records) serve them all from
+ * these descriptors. A new field is one line in mi_resource.c (and a column
+ * in a migration).
+ */
+#ifndef MI_RESOURCE_H
+#define MI_RESOURCE_H
+
+#include "mi_db.h"
+
+typedef enum {
+    MI_FIELD_STRING,        /* string of at most max characters */
+    MI_FIELD_COUNTRY,       /* ISO 3166-1 alpha-2 code */
+    MI_FIELD_EMAIL,         /* string with "@" and a dotted domain */
+    MI_FIELD_DATE,          /* YYYY-MM-DD, a real calendar date */
+    MI_FIELD_NUMBER,        /* finite, non-negative number */
+    MI_FIELD_BOOLEAN,
+    MI_FIELD_STRING_ARRAY   /* at most MI_ARRAY_MAX_ITEMS strings of max */
+} mi_field_type_e;
+
+typedef struct {
+    const char *json;       /* name in requests and responses */
+    const char *column;     /* column of the resource's table */
+    mi_field_type_e type;
+    apr_size_t max;         /* characters of a string (or of each item) */
+    const char *required;   /* message when missing or empty; NULL: optional */
+    const char *alias;      /* another name accepted in requests, or NULL */
+} mi_field_t;
+
+/* The statements of one resource, generated from its fields at start-up. */
+typedef struct {
+    mi_stmt_t insert;       /* (org, now, now, now, rows) -> external_id, id */
+    mi_stmt_t update;       /* (now, now, rows, org) -> external_id, id */
+    mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
+    mi_stmt_t count;        /* (org, since) -> count */
+    mi_stmt_t get;          /* (org, external_id) -> columns */
+    mi_stmt_t remove;       /* (org, external_id) -> id */
+} mi_resource_sql_t;
+
+typedef struct {
+    const char *plural;         /* "suppliers": path segment and body key */
+    const char *entity_type;    /* "SUPPLIER" in sync logs and status */
+    const char *event;          /* "supplier": prefix of webhook events */
+    const char *table;
+    const mi_field_t *fields;
+    int nfields;
+    int name_field;             /* index of the field listed as "name" */
+    mi_resource_sql_t sql;      /* filled once by mi_resources_init */
+} mi_resource_t;
+
+/* Columns every resource table has besides its fields, in the order that
+ * the list and get statements return them. */
+enum {
+    MI_COL_ID = 0,
+    MI_COL_EXTERNAL_ID,
+    MI_COL_SYNC_STATUS,
+    MI_COL_LAST_SYNCED_AT,
+    MI_COL_CREATED_AT,
+    MI_COL_UPDATED_AT,
+    MI_COL_FIELDS             /* the fields follow, in descriptor order */
+};
+
+/* Generates the SQL of every resource; call once, before any request. */
+void mi_resources_init(apr_pool_t *pool);
+
+/* The resource with this plural name, or NULL. */
+const mi_resource_t *mi_resource_find(const char *plural);
+
+/* Every resource, NULL-terminated. */
+extern const mi_resource_t *const mi_resources[];
+
+/* Generates one resource's statements (mi_resource_sql.c). */
+void mi_resource_sql_build(apr_pool_t *pool, mi_resource_t *res);
+
+#endif

@@ -1,0 +1,74 @@
+/* mi_route.c: the route table: every path, method and scope of the API. */
+#include <string.h>
+#include "mi_route.h"
+#include "mi_api.h"
+
+static const mi_route_t routes[] = {
+    { "/health", M_GET, NULL, mi_api_health, NULL },
+
+    { "/suppliers", M_GET, "integration:suppliers:read", mi_api_list,
+      "suppliers" },
+    { "/suppliers", M_POST, "integration:suppliers:write", mi_api_upsert,
+      "suppliers" },
+    { "/suppliers/*", M_GET, "integration:suppliers:read", mi_api_get,
+      "suppliers" },
+    { "/suppliers/*", M_DELETE, "integration:suppliers:write", mi_api_delete,
+      "suppliers" },
+};
+
+/* Compares a pattern with a path segment by segment; on a match returns 1
+ * and sets *param to the segment that "*" took. */
+static int path_matches(const char *pattern, const char *path,
+                        const char **param, apr_pool_t *pool)
+{
+    *param = NULL;
+    while (*pattern && *path) {
+        const char *pe = strchr(pattern + 1, '/'), *se = strchr(path + 1, '/');
+        apr_size_t pl = pe ? (apr_size_t)(pe - pattern) : strlen(pattern);
+        apr_size_t sl = se ? (apr_size_t)(se - path) : strlen(path);
+
+        if (pl == 2 && pattern[1] == '*') {
+            if (sl < 2) {
+                return 0;
+            }
+            *param = apr_pstrndup(pool, path + 1, sl - 1);
+        }
+        else if (pl != sl || strncmp(pattern, path, pl)) {
+            return 0;
+        }
+        pattern += pl;
+        path += sl;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
+                                int method, const mi_route_t **route,
+                                const char **param, const char **allow)
+{
+    apr_array_header_t *methods = apr_array_make(pool, 4, sizeof(char *));
+    apr_size_t i;
+
+    for (i = 0; i < MI_ARRAY_SIZE(routes); i++) {
+        const char *p;
+
+        if (!path_matches(routes[i].path, path, &p, pool)) {
+            continue;
+        }
+        if (routes[i].method == method) {
+            *route = &routes[i];
+            *param = p;
+            return MI_ROUTE_FOUND;
+        }
+        APR_ARRAY_PUSH(methods, const char *) =
+            ap_method_name_of(pool, routes[i].method);
+        if (routes[i].method == M_GET) {
+            APR_ARRAY_PUSH(methods, const char *) = "HEAD";
+        }
+    }
+    if (methods->nelts == 0) {
+        return MI_ROUTE_NO_PATH;
+    }
+    *allow = apr_array_pstrcat(pool, methods, ',');
+    return MI_ROUTE_NO_METHOD;
+}

@@ -1,0 +1,31 @@
+/* mi_route.h: the route table: every path, method and scope of the API in
+ * one place. */
+#ifndef MI_ROUTE_H
+#define MI_ROUTE_H
+
+#include "mi_httpd.h"
+
+typedef int (*mi_handler_fn)(mi_req_t *req);
+
+typedef struct mi_route_t {
+    const char *path;           /* segments; "*" matches one segment */
+    int method;                 /* M_GET, M_POST, ... */
+    const char *scope;          /* required scope; NULL: no token */
+    mi_handler_fn handler;
+    const char *resource;       /* plural of the resource served, or NULL */
+} mi_route_t;
+
+typedef enum {
+    MI_ROUTE_FOUND,
+    MI_ROUTE_NO_PATH,
+    MI_ROUTE_NO_METHOD
+} mi_route_match_e;
+
+/* Matches a path relative to the API base ("/suppliers/A%2FB"). On
+ * MI_ROUTE_FOUND sets *route and *param (the raw "*" segment or NULL); on
+ * MI_ROUTE_NO_METHOD sets *allow to the methods the path has. */
+mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
+                                int method, const mi_route_t **route,
+                                const char **param, const char **allow);
+
+#endif

@@ -1,0 +1,124 @@
+/* mi_text.c: identifiers and the small text rules of the contract. */
+#include <string.h>
+#include "mi_text.h"
+#include "mi_crypto.h"
+#include "mi_time.h"
+
+#define ID_TIME_CHARS 8
+#define ID_RANDOM_CHARS 16
+
+static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+char *mi_id_new(apr_pool_t *pool, const char *prefix)
+{
+    apr_size_t plen = strlen(prefix), i;
+    char *id = apr_palloc(pool, plen + ID_TIME_CHARS + ID_RANDOM_CHARS + 1);
+    apr_uint64_t t = (apr_uint64_t)mi_now_ms();
+    unsigned char rnd[ID_RANDOM_CHARS];
+
+    memcpy(id, prefix, plen);
+    for (i = ID_TIME_CHARS; i > 0; i--) {
+        id[plen + i - 1] = base36[t % 36];
+        t /= 36;
+    }
+    if (mi_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
+        return NULL;
+    }
+    /* 252 = 7 * 36: rejecting nothing keeps this simple, and the bias of
+     * byte % 36 costs well under a bit of the ~82 bits of randomness. */
+    for (i = 0; i < ID_RANDOM_CHARS; i++) {
+        id[plen + ID_TIME_CHARS + i] = base36[rnd[i] % 36];
+    }
+    id[plen + ID_TIME_CHARS + ID_RANDOM_CHARS] = '\0';
+    return id;
+}
+
+/* ISO 3166-1 alpha-2, officially assigned codes (249). */
+static const char countries[] =
+    "ADAEAFAGAIALAMAOAQARASATAUAWAXAZ"
+    "BABBBDBEBFBGBHBIBJBLBMBNBOBQBRBSBTBVBWBYBZ"
+    "CACCCDCFCGCHCICKCLCMCNCOCRCUCVCWCXCYCZ"
+    "DEDJDKDMDODZ" "ECEEEGEHERESET" "FIFJFKFMFOFR"
+    "GAGBGDGEGFGGGHGIGLGMGNGPGQGRGSGTGUGWGY" "HKHMHNHRHTHU"
+    "IDIEILIMINIOIQIRISIT" "JEJMJOJP" "KEKGKHKIKMKNKPKRKWKYKZ"
+    "LALBLCLILKLRLSLTLULVLY"
+    "MAMCMDMEMFMGMHMKMLMMMNMOMPMQMRMSMTMUMVMWMXMYMZ"
+    "NANCNENFNGNINLNONPNRNUNZ" "OM" "PAPEPFPGPHPKPLPMPNPRPSPTPWPY" "QA"
+    "RERORSRURW" "SASBSCSDSESGSHSISJSKSLSMSNSOSRSSSTSVSXSYSZ"
+    "TCTDTFTGTHTJTKTLTMTNTOTRTTTVTWTZ" "UAUGUMUSUYUZ" "VAVCVEVGVIVNVU"
+    "WFWS" "YEYT" "ZAZMZW";
+
+int mi_country_valid(const char *s)
+{
+    const char *p;
+
+    if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A'
+        || s[1] > 'Z') {
+        return 0;
+    }
+    for (p = countries; *p; p += 2) {
+        if (p[0] == s[0] && p[1] == s[1]) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int mi_email_valid(const char *s)
+{
+    const char *at = strchr(s, '@'), *dot;
+
+    if (!at || at == s || strchr(at + 1, '@')) {
+        return 0;
+    }
+    dot = strrchr(at + 1, '.');
+    return dot && dot > at + 1 && dot[1] != '\0';
+}
+
+apr_size_t mi_utf8_length(const char *s, apr_size_t len)
+{
+    apr_size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (((unsigned char)s[i] & 0xC0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+char *mi_url_decode(apr_pool_t *pool, const char *s)
+{
+    char *out = apr_palloc(pool, strlen(s) + 1), *o = out;
+
+    for (; *s; s++) {
+        if (*s == '%') {
+            int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+
+            if (lo < 0 || (hi == 0 && lo == 0)) {
+                return NULL;
+            }
+            *o++ = (char)(hi * 16 + lo);
+            s += 2;
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    *o = '\0';
+    return out;
+}

@@ -1,0 +1,16 @@
+/* mi_upsert.h: the bulk upsert of any resource (API.md section 4). */
+#ifndef MI_UPSERT_H
+#define MI_UPSERT_H
+
+#include "mi_json.h"
+#include "mi_resource.h"
+
+/* Validates every record, then writes the valid ones, set-based, with the
+ * request's sync log row, in one transaction. On success *response is the
+ * 200 body. APR_EGENERAL means the database failed and nothing was
+ * written. */
+apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
+                           const mi_resource_t *res, const mi_caller_t *caller,
+                           json_t *records, json_t **response);
+
+#endif

@@ -1,0 +1,172 @@
+/* mi_validate.c: one validation engine for every resource. */
+#include <math.h>
+#include <string.h>
+#include "mi_validate.h"
+#include "mi_text.h"
+#include "mi_time.h"
+
+static const char *type_name(mi_field_type_e type)
+{
+    switch (type) {
+    case MI_FIELD_NUMBER:
+        return "number";
+    case MI_FIELD_BOOLEAN:
+        return "boolean";
+    case MI_FIELD_STRING_ARRAY:
+        return "array of strings";
+    default:
+        return "string";
+    }
+}
+
+/* Rules every string shares: no NUL, at most max characters. */
+static const char *check_string(apr_pool_t *pool, const char *name,
+                                const json_t *value, apr_size_t max)
+{
+    const char *s = json_string_value(value);
+    apr_size_t len = json_string_length(value);
+
+    if (strlen(s) != len) {
+        return apr_psprintf(pool, "%s must not contain NUL characters", name);
+    }
+    if (mi_utf8_length(s, len) > max) {
+        return apr_psprintf(pool, "%s must be at most %" APR_SIZE_T_FMT
+                            " characters", name, max);
+    }
+    return NULL;
+}
+
+static const char *check_array(apr_pool_t *pool, const mi_field_t *f,
+                               const json_t *value)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(value, i, item) {
+        const char *err;
+
+        if (!json_is_string(item)) {
+            return apr_psprintf(pool, "%s must be a %s", f->json,
+                                type_name(f->type));
+        }
+        if ((err = check_string(pool, f->json, item, f->max)) != NULL) {
+            return err;
+        }
+    }
+    if (json_array_size(value) > MI_ARRAY_MAX_ITEMS) {
+        return apr_psprintf(pool, "%s must have at most %d items", f->json,
+                            MI_ARRAY_MAX_ITEMS);
+    }
+    return NULL;
+}
+
+/* Checks a present, non-null value of field f. */
+static const char *check_value(apr_pool_t *pool, const mi_field_t *f,
+                               const json_t *value)
+{
+    const char *err, *s;
+
+    switch (f->type) {
+    case MI_FIELD_NUMBER:
+        if (!json_is_number(value)) {
+            break;
+        }
+        if (json_number_value(value) < 0
+            || !isfinite(json_number_value(value))) {
+            return apr_psprintf(pool, "%s must be a non-negative number",
+                                f->json);
+        }
+        return NULL;
+    case MI_FIELD_BOOLEAN:
+        return json_is_boolean(value) ? NULL : apr_psprintf(pool,
+            "%s must be a boolean", f->json);
+    case MI_FIELD_STRING_ARRAY:
+        if (!json_is_array(value)) {
+            break;
+        }
+        return check_array(pool, f, value);
+    default:
+        if (!json_is_string(value)) {
+            break;
+        }
+        if ((err = check_string(pool, f->json, value, f->max)) != NULL) {
+            return err;
+        }
+        s = json_string_value(value);
+        if (f->required && *s == '\0') {
+            return f->required;
+        }
+        if (f->type == MI_FIELD_COUNTRY && !mi_country_valid(s)) {
+            return apr_psprintf(pool, "Invalid country code \"%s\"", s);
+        }
+        if (f->type == MI_FIELD_EMAIL && !mi_email_valid(s)) {
+            return apr_psprintf(pool, "Invalid email \"%s\"", s);
+        }
+        if (f->type == MI_FIELD_DATE && !mi_date_valid(s)) {
+            return apr_psprintf(pool, "%s must be an ISO date (YYYY-MM-DD)",
+                                f->json);
+        }
+        return NULL;
+    }
+    return apr_psprintf(pool, "%s must be a %s", f->json, type_name(f->type));
+}
+
+static const char *external_id_of(apr_pool_t *pool, json_t *record,
+                                  const char **external_id)
+{
+    json_t *v = json_object_get(record, "externalId");
+    const char *err;
+
+    *external_id = "";
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        return "externalId is required";
+    }
+    if ((err = check_string(pool, "externalId", v, MI_STRING_MAX)) != NULL) {
+        return err;
+    }
+    *external_id = json_string_value(v);
+    return NULL;
+}
+
+const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
+                               json_t *record, json_t **row,
+                               const char **external_id)
+{
+    json_t *out;
+    const char *err;
+    int i;
+
+    *row = NULL;
+    if (!json_is_object(record)) {
+        *external_id = "";
+        return "Record must be a JSON object";
+    }
+    if ((err = external_id_of(pool, record, external_id)) != NULL) {
+        return err;
+    }
+    out = mi_json_own(pool, json_object());
+    json_object_set_new(out, "external_id", json_string(*external_id));
+    for (i = 0; i < res->nfields; i++) {
+        const mi_field_t *f = &res->fields[i];
+        json_t *v = json_object_get(record, f->json);
+
+        if (!v && f->alias) {
+            v = json_object_get(record, f->alias);
+        }
+        if (!v || json_is_null(v)) {
+            if (f->required) {
+                return f->required;
+            }
+            if (v) {
+                json_object_set_new(out, f->column, json_null());
+            }
+            continue;
+        }
+        if ((err = check_value(pool, f, v)) != NULL) {
+            return err;
+        }
+        json_object_set(out, f->column, v);
+    }
+    *row = out;
+    return NULL;
+}

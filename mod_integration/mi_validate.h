@@ -1,0 +1,17 @@
+/* mi_validate.h: checks one record of a bulk request against its resource
+ * descriptor and turns it into the row the upsert writes. */
+#ifndef MI_VALIDATE_H
+#define MI_VALIDATE_H
+
+#include "mi_json.h"
+#include "mi_resource.h"
+
+/* On success returns NULL and sets *row to a new object keyed by column
+ * ("external_id" and each field the record carried, null where it was
+ * null) and *external_id. On failure returns the contract's message;
+ * *external_id is then the record's externalId, or "" when it has none. */
+const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
+                               json_t *record, json_t **row,
+                               const char **external_id);
+
+#endif

@@ -1,0 +1,395 @@
+/* mod_integration.c: the module record, its directives and hooks, and the
+ * handler that walks a request through route, gate and handler.
+ *
+ *   LoadModule dbd_module         modules/mod_dbd.so
+ *   LoadModule integration_module modules/mod_integration.so
+ *   <Location /api/v1/integration>
+ *       SetHandler integration
+ *   </Location>
+ */
+#include "mi_httpd.h"
+#include <apr_optional.h>
+#include <http_core.h>
+#include <mod_dbd.h>
+#include "mi_api.h"
+#include "mi_auth.h"
+#include "mi_http.h"
+#include "mi_migrate.h"
+#include "mi_ratelimit.h"
+#include "mi_route.h"
+#include "mi_text.h"
+
+#define MI_HANDLER "integration"
+
+#define MI_DEFAULT_RATE_LIMIT   100
+#define MI_DEFAULT_RATE_WINDOW  60
+#define MI_DEFAULT_MAX_BODY     (8 * 1024 * 1024)
+
+/* Set once in post_config, before any child exists. */
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* ---- configuration ---------------------------------------------------- */
+
+static void *create_server_conf(apr_pool_t *p, server_rec *s)
+{
+    mi_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->rate_limit = MI_DEFAULT_RATE_LIMIT;
+    conf->rate_window = MI_DEFAULT_RATE_WINDOW;
+    conf->max_records = MI_MAX_RECORDS_DEFAULT;
+    conf->max_body = MI_DEFAULT_MAX_BODY;
+    return conf;
+}
+
+static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const mi_server_conf_t *base = basev, *add = addv;
+    mi_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->rate_limit = add->set & MI_SET_RATE ? add->rate_limit
+                                              : base->rate_limit;
+    conf->rate_window = add->set & MI_SET_RATE ? add->rate_window
+                                               : base->rate_window;
+    conf->max_records = add->set & MI_SET_RECORDS ? add->max_records
+                                                  : base->max_records;
+    conf->max_body = add->set & MI_SET_BODY ? add->max_body : base->max_body;
+    conf->set = base->set | add->set;
+    conf->limiter = base->limiter;
+    return conf;
+}
+
+static void *create_dir_conf(apr_pool_t *p, char *dir)
+{
+    mi_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->base = dir;
+    return conf;
+}
+
+static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    const mi_dir_conf_t *base = basev, *add = addv;
+    mi_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->base = add->base ? add->base : base->base;
+    return conf;
+}
+
+static mi_server_conf_t *server_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &integration_module);
+}
+
+/* A whole number in [min, max], or NULL. */
+static int parse_int(const char *arg, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *count,
+                                  const char *window)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    long n, w = MI_DEFAULT_RATE_WINDOW;
+
+    if (!parse_int(count, 0, 1000000000L, &n)) {
+        return "IntegrationRateLimit: the request count must be a whole "
+               "number >= 0 (0 disables the limit)";
+    }
+    if (window && !parse_int(window, 1, 86400, &w)) {
+        return "IntegrationRateLimit: the window must be a whole number of "
+               "seconds from 1 to 86400";
+    }
+    conf->rate_limit = (int)n;
+    conf->rate_window = (int)w;
+    conf->set |= MI_SET_RATE;
+    return NULL;
+}
+
+static const char *set_max_records(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    long n;
+
+    if (!parse_int(arg, 1, 100000, &n)) {
+        return "IntegrationMaxRecords must be a whole number from 1 to "
+               "100000";
+    }
+    conf->max_records = (int)n;
+    conf->set |= MI_SET_RECORDS;
+    return NULL;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10), unit = 1;
+
+    switch (*end) {
+    case 'K': case 'k':
+        unit = 1024;
+        end++;
+        break;
+    case 'M': case 'm':
+        unit = 1024 * 1024;
+        end++;
+        break;
+    case 'G': case 'g':
+        unit = 1024 * 1024 * 1024;
+        end++;
+        break;
+    }
+    if (end == arg || *end || n < 1 || n > (APR_INT64_C(1) << 40) / unit) {
+        return "IntegrationMaxBodySize must be a size in bytes greater than "
+               "0, optionally with K, M or G (e.g. 8M), at most 1T";
+    }
+    conf->max_body = (apr_off_t)(n * unit);
+    conf->set |= MI_SET_BODY;
+    return NULL;
+}
+
+static const command_rec mi_cmds[] = {
+    AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                   "requests per window per token, and the window in "
+                   "seconds (default 100 60; 0 disables)"),
+    AP_INIT_TAKE1("IntegrationMaxRecords", set_max_records, NULL, RSRC_CONF,
+                  "records per bulk request (default 500)"),
+    AP_INIT_TAKE1("IntegrationMaxBodySize", set_max_body, NULL, RSRC_CONF,
+                  "request body limit, e.g. 8M (default 8M)"),
+    { NULL }
+};
+
+/* ---- start-up --------------------------------------------------------- */
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    return mi_ratelimit_register(pconf) == APR_SUCCESS ? OK : !OK;
+}
+
+/* mod_dbd's own configuration of the main server. dbd_cfg_t is public
+ * (mod_dbd.h); mod_dbd's server config record starts with a pointer to it,
+ * as it has throughout httpd 2.4. */
+static const dbd_cfg_t *dbd_config(server_rec *s)
+{
+    module *dbd = ap_find_linked_module("mod_dbd.c");
+    void *svr = dbd ? ap_get_module_config(s->module_config, dbd) : NULL;
+
+    return svr ? *(dbd_cfg_t **)svr : NULL;
+}
+
+/* Refuses to start without a schema as new as this build needs: mod_dbd
+ * would otherwise hand out connections on which every request fails. */
+static int check_schema(server_rec *s, apr_pool_t *ptemp)
+{
+    const dbd_cfg_t *cfg = dbd_config(s);
+    apr_finfo_t finfo;
+    const char *err = NULL;
+    mi_db_t *db;
+    int dialect, have = 0, need;
+
+    if (!cfg || !cfg->name || mi_db_dialect_of(cfg->name) < 0) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00001)
+                     "mod_integration needs DBDriver sqlite3 or pgsql "
+                     "(DBDriver is \"%s\")", cfg && cfg->name ? cfg->name
+                                                             : "unset");
+        return !OK;
+    }
+    dialect = mi_db_dialect_of(cfg->name);
+    /* sqlite3_open would create a missing file, owned by whoever starts
+     * httpd and empty. */
+    if (dialect == MI_DIALECT_SQLITE3
+        && apr_stat(&finfo, cfg->params, APR_FINFO_TYPE, ptemp)
+               != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00002)
+                     "mod_integration: SQLite database %s does not exist; "
+                     "create it with: integration-admin --driver sqlite3 "
+                     "--params %s migrate", cfg->params, cfg->params);
+        return !OK;
+    }
+    if (mi_db_open(ptemp, cfg->name, cfg->params, &db, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00003)
+                     "mod_integration: cannot open the %s database to check "
+                     "its schema: %s", cfg->name, err ? err : "unknown error");
+        return !OK;
+    }
+    need = mi_migrate_latest((mi_dialect_e)dialect);
+    if (mi_migrate_current(db, ptemp, &have) != APR_SUCCESS || have < need) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00004)
+                     "mod_integration: the %s database has schema version %d, "
+                     "this module needs %d; run: integration-admin --driver "
+                     "%s --params '...' migrate", cfg->name, have, need,
+                     cfg->name);
+        mi_db_close(db);
+        return !OK;
+    }
+    mi_db_close(db);
+    return OK;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                       apr_pool_t *ptemp, server_rec *s)
+{
+    mi_server_conf_t *conf = server_conf(s);
+    server_rec *vs;
+    apr_status_t rv;
+
+    /* The first pass only checks the configuration's syntax. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    if (!dbd_acquire) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00005)
+                     "mod_integration needs mod_dbd: add \"LoadModule "
+                     "dbd_module modules/mod_dbd.so\" before it");
+        return !OK;
+    }
+    mi_resources_init(pconf);
+    if (check_schema(s, ptemp) != OK) {
+        return !OK;
+    }
+    rv = mi_ratelimit_create(&conf->limiter, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00006)
+                     "mod_integration: cannot create the rate limit table");
+        return !OK;
+    }
+    for (vs = s->next; vs; vs = vs->next) {
+        server_conf(vs)->limiter = conf->limiter;
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *p, server_rec *s)
+{
+    mi_server_conf_t *conf = server_conf(s);
+    apr_status_t rv;
+
+    if (conf->limiter
+        && (rv = mi_ratelimit_child_init(conf->limiter, p)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00007)
+                     "mod_integration: cannot attach the rate limit mutex");
+    }
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+#define MI_CONFIGURED_KEY "mi:configured"
+
+mi_db_t *mi_req_db(mi_req_t *req)
+{
+    ap_dbd_t *dbd;
+
+    if (req->db) {
+        return req->db;
+    }
+    if (!dbd_acquire || !(dbd = dbd_acquire(req->r))) {
+        return NULL;
+    }
+    /* Once per connection, on its first use: SQLite's busy timeout. (mod_dbd
+     * has a post_connect hook for this, but linking to it would make a
+     * missing mod_dbd an unresolved symbol instead of a clear message.) */
+    if (!apr_hash_get(dbd->prepared, MI_CONFIGURED_KEY, APR_HASH_KEY_STRING)) {
+        if (mi_db_configure(dbd->driver, dbd->handle, dbd->pool)
+                != APR_SUCCESS) {
+            return NULL;
+        }
+        apr_hash_set(dbd->prepared, MI_CONFIGURED_KEY, APR_HASH_KEY_STRING,
+                     MI_CONFIGURED_KEY);
+    }
+    req->db = mi_db_wrap(req->r->pool, dbd->driver, dbd->handle, dbd->pool,
+                         dbd->prepared);
+    return req->db;
+}
+
+/* The raw path below the <Location> that set the handler: as many leading
+ * segments skipped as the location has. Raw, so that an encoded "/" in an
+ * externalId stays inside its segment. */
+static const char *relative_path(request_rec *r)
+{
+    const mi_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
+                                                   &integration_module);
+    const char *base = dc && dc->base ? dc->base : "/";
+    const char *path = r->parsed_uri.path ? r->parsed_uri.path : r->uri;
+    const char *b;
+
+    for (b = base; *b; b++) {
+        if (*b == '/' && b[1] != '\0' && b[1] != '/') {
+            path = strchr(path + 1, '/');
+            if (!path) {
+                return "";
+            }
+        }
+    }
+    return path;
+}
+
+static int handler(request_rec *r)
+{
+    mi_req_t *req;
+    const char *allow = NULL;
+    const mi_route_t *route = NULL;
+    const char *param = NULL, *path;
+
+    if (!r->handler || strcmp(r->handler, MI_HANDLER)) {
+        return DECLINED;
+    }
+    req = apr_pcalloc(r->pool, sizeof(*req));
+    req->r = r;
+    req->conf = server_conf(r->server);
+    req->limiter = req->conf->limiter;
+    path = relative_path(r);
+    switch (mi_route_match(r->pool, path, r->method_number, &route, &param,
+                           &allow)) {
+    case MI_ROUTE_NO_PATH:
+        return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
+                             apr_psprintf(r->pool, "No endpoint %s", path));
+    case MI_ROUTE_NO_METHOD:
+        apr_table_setn(r->err_headers_out, "Allow", allow);
+        return mi_http_error(r, HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                             apr_psprintf(r->pool, "Method %s is not allowed "
+                                          "here; allowed: %s", r->method,
+                                          allow));
+    case MI_ROUTE_FOUND:
+        break;
+    }
+    req->route = route;
+    req->param = param;
+    req->res = route->resource ? mi_resource_find(route->resource) : NULL;
+    if (route->scope && mi_auth_gate(req)) {
+        return OK;
+    }
+    return route->handler(req);
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* After mod_dbd's own post_config, which sets up its configuration. */
+    static const char *const after_dbd[] = { "mod_dbd.c", NULL };
+
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* Not AP_DECLARE_MODULE: mi_httpd.h already says APLOG_USE_MODULE for
+ * every file of the module, this one included. */
+module AP_MODULE_DECLARE_DATA integration_module = {
+    STANDARD20_MODULE_STUFF,
+    create_dir_conf,
+    merge_dir_conf,
+    create_server_conf,
+    merge_server_conf,
+    mi_cmds,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};

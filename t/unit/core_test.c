@@ -1,0 +1,210 @@
+/* core_test.c: unit tests of the core library (no httpd), TAP output.
+ * The engines run against an in-memory SQLite database. */
+#include <apr_general.h>
+#include "tap.h"
+#include "mi_crypto.h"
+#include "mi_json.h"
+#include "mi_migrate.h"
+#include "mi_records.h"
+#include "mi_resource.h"
+#include "mi_tenant.h"
+#include "mi_text.h"
+#include "mi_time.h"
+#include "mi_token.h"
+#include "mi_upsert.h"
+#include "mi_validate.h"
+
+static void test_time(apr_pool_t *p)
+{
+    apr_int64_t ms = 0;
+
+    is_str(mi_time_iso(p, 0), "1970-01-01T00:00:00.000Z", "epoch");
+    is_str(mi_time_iso(p, 1705314600123LL), "2024-01-15T10:30:00.123Z",
+           "ISO with milliseconds");
+    ok(mi_date_valid("2024-02-29"), "leap day 2024 is a date");
+    ok(!mi_date_valid("2023-02-29"), "2023-02-29 is not a date");
+    ok(!mi_date_valid("2024-13-01"), "month 13 is not a date");
+    ok(!mi_date_valid("2024-1-01"), "short month refused");
+    ok(!mi_date_valid("2024-01-01T00:00:00Z"), "date-time is not a date");
+    ok(mi_datetime_parse("2024-01-15", &ms) && ms == 1705276800000LL,
+       "since as a date is midnight UTC");
+    ok(mi_datetime_parse("2024-01-15T10:30:00.123Z", &ms)
+       && ms == 1705314600123LL, "date-time with Z");
+    ok(mi_datetime_parse("2024-01-15T12:30:00+02:00", &ms)
+       && ms == 1705314600000LL, "date-time with offset");
+    ok(!mi_datetime_parse("2024-01-15T10:30", &ms), "no seconds refused");
+    ok(!mi_datetime_parse("yesterday", &ms), "words refused");
+}
+
+static void test_text(apr_pool_t *p)
+{
+    const char *id = mi_id_new(p, "c"), *id2 = mi_id_new(p, "c");
+
+    ok(strlen(id) == 25 && id[0] == 'c', "record ids: c + 24 characters");
+    ok(strcmp(id, id2) != 0, "ids differ");
+    ok(strlen(mi_id_new(p, "int_")) <= 32, "prefixed ids stay <= 32");
+    ok(mi_country_valid("BR") && mi_country_valid("DE")
+       && mi_country_valid("ZW"), "assigned country codes");
+    ok(!mi_country_valid("XX") && !mi_country_valid("br")
+       && !mi_country_valid("BRA") && !mi_country_valid("UK"),
+       "unassigned, lowercase, alpha-3 refused");
+    ok(mi_email_valid("a@b.co"), "plain email");
+    ok(!mi_email_valid("ab.co") && !mi_email_valid("a@bco")
+       && !mi_email_valid("@b.co") && !mi_email_valid("a@b."),
+       "malformed emails refused");
+    is_str(mi_url_decode(p, "LOT%2F2024%20001"), "LOT/2024 001", "decode");
+    ok(mi_url_decode(p, "bad%zz") == NULL, "malformed escape refused");
+    ok(mi_url_decode(p, "nul%00") == NULL, "escaped NUL refused");
+    ok(mi_utf8_length("\xc3\xa9t\xc3\xa9", 5) == 3, "UTF-8 length");
+}
+
+static void test_tokens(apr_pool_t *p)
+{
+    const char *bad = NULL;
+    const char *all = mi_scopes_parse(p, "all", &bad);
+
+    ok(mi_token_well_formed("eudr_live_0123456789abcdef0123456789abcdef"
+                            "0123456789abcdef"), "well-formed token");
+    ok(!mi_token_well_formed("eudr_live_0123456789ABCDEF0123456789abcdef"
+                             "0123456789abcdef"), "uppercase hex refused");
+    ok(!mi_token_well_formed("eudr_live_abc"), "short token refused");
+    ok(all && mi_scopes_contain(all, "integration:sync:read"), "all scopes");
+    ok(!mi_scopes_parse(p, "integration:nope", &bad) && bad
+       && !strcmp(bad, "integration:nope"), "unknown scope named");
+    ok(mi_scopes_contain("integration:suppliers:read",
+                         "integration:suppliers:read")
+       && !mi_scopes_contain("integration:suppliers:read",
+                             "integration:suppliers:write"),
+       "scope membership is exact");
+    is_str(mi_sha256_hex(p, "abc", 3),
+           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+           "SHA-256");
+    ok(mi_const_time_equal("abc", "abc") && !mi_const_time_equal("abc", "abd")
+       && !mi_const_time_equal("abc", "ab"), "constant-time compare");
+}
+
+static void test_json(apr_pool_t *p)
+{
+    json_t *j = NULL;
+
+    ok(mi_json_parse(p, "{\"a\":1,\"a\":2}", 13, &j) == MI_JSON_SYNTAX,
+       "duplicate keys rejected");
+    ok(mi_json_parse(p, "{\"a\":\"\xff\"}", 9, &j) == MI_JSON_ENCODING,
+       "invalid UTF-8 told apart");
+    ok(mi_json_parse(p, "[1]", 3, &j) == MI_JSON_OK && json_is_array(j),
+       "arrays parse");
+}
+
+static const char *validate(apr_pool_t *p, const char *text)
+{
+    json_t *rec = NULL, *row;
+    const char *ext;
+
+    mi_json_parse(p, text, strlen(text), &rec);
+    return mi_validate_record(p, mi_resource_find("suppliers"), rec, &row,
+                              &ext);
+}
+
+static void test_validation(apr_pool_t *p)
+{
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"x\"}"), NULL,
+           "minimal supplier");
+    is_str(validate(p, "{\"name\":\"x\"}"), "externalId is required",
+           "externalId missing");
+    is_str(validate(p, "{\"externalId\":\"A\"}"), "Supplier name is required",
+           "name missing");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"\"}"),
+           "Supplier name is required", "name empty");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":5}"),
+           "name must be a string", "name wrong type");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"x\",\"country\":"
+                       "\"XX\"}"), "Invalid country code \"XX\"", "country");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"x\",\"email\":"
+                       "\"nope\"}"), "Invalid email \"nope\"", "email");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"x\",\"isEuOrigin\":"
+                       "\"yes\"}"), "isEuOrigin must be a boolean", "bool");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"x\","
+                       "\"certifications\":[\"FSC\",1]}"),
+           "certifications must be a array of strings", "array items");
+    is_str(validate(p, "{\"externalId\":\"A\",\"name\":\"a\\u0000b\"}"),
+           "name must not contain NUL characters", "NUL");
+}
+
+static void test_engines(apr_pool_t *p)
+{
+    mi_db_t *db = NULL;
+    const char *err = NULL, *org, *other;
+    const mi_resource_t *res = mi_resource_find("suppliers");
+    mi_caller_t caller = { NULL, "int_test", "tok_test" };
+    json_t *recs = NULL, *resp = NULL, *entity = NULL;
+    mi_page_t page = { 1, 50, -1 };
+    int applied = 0;
+    const char *body;
+
+    if (mi_db_open(p, "sqlite3", ":memory:", &db, &err) != APR_SUCCESS) {
+        ok(0, "open in-memory SQLite");
+        printf("# %s\n", err ? err : "");
+        return;
+    }
+    ok(1, "open in-memory SQLite");
+    ok(mi_migrate_apply(db, p, &applied) == APR_SUCCESS && applied >= 1,
+       "migrations apply");
+    ok(mi_migrate_apply(db, p, &applied) == APR_SUCCESS && applied == 0,
+       "migrate is idempotent");
+    if (db->error) {
+        printf("# %s\n", db->error);
+    }
+    mi_org_create(db, p, "Org", &org);
+    mi_org_create(db, p, "Other", &other);
+    caller.organization_id = org;
+    body = "[{\"externalId\":\"V1\",\"name\":\"One\",\"city\":\"Rio\"},"
+           "{\"externalId\":\"V2\"},{\"externalId\":\"V1\",\"name\":\"x\"}]";
+    mi_json_parse(p, body, strlen(body), &recs);
+    ok(mi_upsert_run(db, p, res, &caller, recs, &resp) == APR_SUCCESS,
+       "upsert runs");
+    ok(json_integer_value(json_object_get(resp, "created")) == 1,
+       "one created");
+    is_str(json_string_value(json_object_get(json_array_get(
+               json_object_get(resp, "errors"), 1), "error")),
+           "Duplicate externalId \"V1\" in request", "duplicate reported");
+    body = "[{\"externalId\":\"V1\",\"name\":\"Uno\",\"city\":null}]";
+    mi_json_parse(p, body, strlen(body), &recs);
+    ok(mi_upsert_run(db, p, res, &caller, recs, &resp) == APR_SUCCESS,
+       "update runs");
+    if (db->error) {
+        printf("# %s\n", db->error);
+    }
+    ok(json_integer_value(json_object_get(resp, "updated")) == 1,
+       "second write updates");
+    ok(mi_records_get(db, p, res, org, "V1", &entity) == MI_OK,
+       "record read back");
+    is_str(json_string_value(json_object_get(entity, "name")), "Uno",
+           "name updated");
+    ok(json_is_null(json_object_get(entity, "city")), "null clears");
+    ok(mi_records_list(db, p, res, org, &page, &resp) == MI_OK
+       && json_integer_value(json_object_get(resp, "total")) == 1,
+       "listing counts");
+    ok(mi_records_get(db, p, res, other, "V1", &entity) == MI_ERR_NOT_FOUND,
+       "another tenant sees nothing");
+    ok(mi_records_delete(db, p, res, &caller, "V1") == MI_OK
+       && mi_records_get(db, p, res, org, "V1", &entity) == MI_ERR_NOT_FOUND,
+       "delete");
+    mi_db_close(db);
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&p, NULL);
+    mi_resources_init(p);
+    test_time(p);
+    test_text(p);
+    test_tokens(p);
+    test_json(p);
+    test_validation(p);
+    test_engines(p);
+    return tap_done();
+}
