@@ -36,10 +36,6 @@ typedef struct {
 #define MI_SET_RECORDS  0x2
 #define MI_SET_BODY     0x4
 
-typedef struct {
-    const char *base;           /* the <Location> that sets the handler */
-} mi_dir_conf_t;
-
 struct mi_route_t;
 
 /* One API request on its way through the gate to its handler. */

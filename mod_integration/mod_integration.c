@@ -58,23 +58,6 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     return conf;
 }
 
-static void *create_dir_conf(apr_pool_t *p, char *dir)
-{
-    mi_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->base = dir;
-    return conf;
-}
-
-static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
-{
-    const mi_dir_conf_t *base = basev, *add = addv;
-    mi_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->base = add->base ? add->base : base->base;
-    return conf;
-}
-
 static mi_server_conf_t *server_conf(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &integration_module);
@@ -312,12 +295,12 @@ mi_db_t *mi_req_db(mi_req_t *req)
 
 /* The raw path below the <Location> that set the handler: as many leading
  * segments skipped as the location has. Raw, so that an encoded "/" in an
- * externalId stays inside its segment. */
+ * externalId stays inside its segment. The location is the section core
+ * merged last (a <Location> with SetHandler creates no config of ours). */
 static const char *relative_path(request_rec *r)
 {
-    const mi_dir_conf_t *dc = ap_get_module_config(r->per_dir_config,
-                                                   &integration_module);
-    const char *base = dc && dc->base ? dc->base : "/";
+    const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *base = core && core->d && core->d[0] == '/' ? core->d : "/";
     const char *path = r->parsed_uri.path ? r->parsed_uri.path : r->uri;
     const char *b;
 
@@ -385,8 +368,8 @@ static void register_hooks(apr_pool_t *p)
  * every file of the module, this one included. */
 module AP_MODULE_DECLARE_DATA integration_module = {
     STANDARD20_MODULE_STUFF,
-    create_dir_conf,
-    merge_dir_conf,
+    NULL,
+    NULL,
     create_server_conf,
     merge_server_conf,
     mi_cmds,
