@@ -183,12 +183,16 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
         for (i = 0; i < rows->ncols; i++) {
             char *v = NULL;
 
-            /* datum_get tells NULL from "" (get_entry does not on pgsql). */
+            /* datum_get tells NULL from "" (get_entry does not on pgsql).
+             * The value is copied: pgsql frees the whole result once the
+             * last row has been read. */
             if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING,
-                                  &v) != APR_SUCCESS) {
-                v = NULL;
+                                  &v) != APR_SUCCESS || !v) {
+                cols[i] = NULL;
             }
-            cols[i] = v;
+            else {
+                cols[i] = apr_pstrdup(pool, v);
+            }
         }
         APR_ARRAY_PUSH(out, const char **) = cols;
     }

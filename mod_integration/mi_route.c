@@ -16,6 +16,25 @@ static const mi_route_t routes[] = {
       "suppliers" },
 };
 
+/* httpd's ap_method_name_of may answer HEAD for M_GET. */
+static const char *method_name(int method)
+{
+    switch (method) {
+    case M_GET:
+        return "GET";
+    case M_POST:
+        return "POST";
+    case M_PUT:
+        return "PUT";
+    case M_DELETE:
+        return "DELETE";
+    case M_PATCH:
+        return "PATCH";
+    default:
+        return "OPTIONS";
+    }
+}
+
 /* Compares a pattern with a path segment by segment; on a match returns 1
  * and sets *param to the segment that "*" took. */
 static int path_matches(const char *pattern, const char *path,
@@ -60,8 +79,7 @@ mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
             *param = p;
             return MI_ROUTE_FOUND;
         }
-        APR_ARRAY_PUSH(methods, const char *) =
-            ap_method_name_of(pool, routes[i].method);
+        APR_ARRAY_PUSH(methods, const char *) = method_name(routes[i].method);
         if (routes[i].method == M_GET) {
             APR_ARRAY_PUSH(methods, const char *) = "HEAD";
         }

@@ -1,0 +1,95 @@
+package MI::Test;
+# Helpers for the Apache::Test suites: requests to the API, JSON, and the
+# integration-admin tool on the suite's database.
+use strict;
+use warnings FATAL => 'all';
+
+use Exporter 'import';
+use JSON::PP ();
+use IPC::Open3 ();
+use Symbol ();
+use Apache::TestRequest ();
+use HTTP::Request ();
+
+our @EXPORT = qw(api json_of admin tenant db_driver encode_json decode_json
+                 path_of BASE);
+
+use constant BASE => '/api/v1/integration';
+
+my $json = JSON::PP->new->utf8->canonical;
+
+sub encode_json { $json->encode($_[0]) }
+sub decode_json { $json->decode($_[0]) }
+sub db_driver   { $ENV{MI_DB_DRIVER} or die "MI_DB_DRIVER is not set" }
+
+# api(METHOD, PATH, token => T, body => REF_OR_STRING, headers => {...})
+sub api {
+    my ($method, $path, %o) = @_;
+    my %h = %{ $o{headers} || {} };
+    $h{Authorization} = "Bearer $o{token}" if defined $o{token};
+    my $content;
+    if (exists $o{body}) {
+        $content = ref $o{body} ? encode_json($o{body}) : $o{body};
+        $h{'Content-Type'} = 'application/json'
+            unless exists $h{'Content-Type'};
+        delete $h{'Content-Type'} unless defined $h{'Content-Type'};
+    }
+    my $url = $path =~ m{^/(api|elsewhere)/} ? $path : BASE . $path;
+    my $req = HTTP::Request->new($method,
+        Apache::TestRequest::resolve_url($url), [ %h ]);
+    $req->content($content) if defined $content;
+    return Apache::TestRequest::user_agent(keep_alive => 1)->request($req);
+}
+
+sub json_of {
+    my ($res) = @_;
+    my $body = $res->content;
+    my $data = eval { decode_json($body) };
+    return $data if $data;
+    return { _raw => $body };
+}
+
+# The URL path of an externalId, percent-encoded as a client would.
+sub path_of {
+    my ($resource, $external_id) = @_;
+    my $enc = $external_id;
+    utf8::encode($enc) if utf8::is_utf8($enc);
+    $enc =~ s/([^A-Za-z0-9\-._~])/sprintf('%%%02X', ord $1)/ge;
+    return "/$resource/$enc";
+}
+
+# admin(ARGS...) -> (exit code, stdout, stderr)
+sub admin {
+    my @args = @_;
+    my $bin = $ENV{MI_ADMIN} or die "MI_ADMIN is not set";
+    my $err = Symbol::gensym;
+    my $pid = IPC::Open3::open3(my $in, my $out, $err, $bin,
+        '--driver', $ENV{MI_DB_DRIVER}, '--params', $ENV{MI_DB_PARAMS},
+        @args);
+    close $in;
+    my $stdout = do { local $/; <$out> } // '';
+    my $stderr = do { local $/; <$err> } // '';
+    waitpid $pid, 0;
+    return ($? >> 8, $stdout, $stderr);
+}
+
+# A fresh organization, integration and token with the given scopes.
+sub tenant {
+    my (%o) = @_;
+    my $scopes = $o{scopes} || 'all';
+    my ($rc, $org) = admin('org', 'create', $o{name} || 'Test Org');
+    die "org create failed" if $rc;
+    chomp $org;
+    (my $rc2, my $int) = admin('integration', 'create', '--org', $org,
+                               'ERP');
+    die "integration create failed" if $rc2;
+    chomp $int;
+    my @exp = $o{expires} ? ('--expires', $o{expires}) : ();
+    (my $rc3, my $token) = admin('token', 'create', '--integration', $int,
+                                 '--name', 'test', '--scopes', $scopes, @exp);
+    die "token create failed" if $rc3;
+    chomp $token;
+    return { org => $org, integration => $int, token => $token };
+}
+
+1;
