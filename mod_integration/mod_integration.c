@@ -294,15 +294,21 @@ mi_db_t *mi_req_db(mi_req_t *req)
 }
 
 /* The raw path below the <Location> that set the handler: as many leading
- * segments skipped as the location has. Raw, so that an encoded "/" in an
- * externalId stays inside its segment. The location is the section core
- * merged last (a <Location> with SetHandler creates no config of ours). */
+ * segments skipped as the location has. Raw (r->unparsed_uri: httpd decodes
+ * r->uri and r->parsed_uri.path in place), so that an encoded "/" stays
+ * inside its segment and a segment is decoded exactly once, by us. The
+ * location is the section core merged last (a <Location> with SetHandler
+ * creates no config of ours). */
 static const char *relative_path(request_rec *r)
 {
     const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
     const char *base = core && core->d && core->d[0] == '/' ? core->d : "/";
-    const char *path = r->parsed_uri.path ? r->parsed_uri.path : r->uri;
-    const char *b;
+    const char *path = r->unparsed_uri, *b;
+
+    if (!path || *path != '/') {
+        path = r->uri;
+    }
+    path = apr_pstrndup(r->pool, path, strcspn(path, "?#"));
 
     for (b = base; *b; b++) {
         if (*b == '/' && b[1] != '\0' && b[1] != '/') {
