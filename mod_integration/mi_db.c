@@ -108,7 +108,7 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
     /* The driver's text lives in the connection and is overwritten by the
      * next call: copy it now. */
     db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
-    if (db->txn) {
+    if (db->in_txn) {
         db->failed = 1;
     }
 }
@@ -133,6 +133,18 @@ static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
     return stmt;
 }
 
+/* A pooled connection may have died with its server (a PostgreSQL
+ * restart): the first statement on it then fails, and only that failure
+ * lets the driver notice. So when the first statement of a unit of work
+ * fails outside a transaction, check_conn (which reconnects a broken pgsql
+ * connection) runs and the statement is tried once more. Nothing can have
+ * been half-done: nothing ran before it. */
+static int may_retry(mi_db_t *db, apr_pool_t *pool)
+{
+    return !db->used && !db->in_txn
+           && apr_dbd_check_conn(db->driver, pool, db->handle) == APR_SUCCESS;
+}
+
 apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
                         int *nrows, int nargs, const char *const *args)
 {
@@ -144,6 +156,10 @@ apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     }
     rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
                         (const char **)args);
+    if (rc != 0 && may_retry(db, pool)) {
+        rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
+                            (const char **)args);
+    }
     if (rc != 0) {
         note_error(db, pool, rc);
         return APR_EGENERAL;
@@ -151,6 +167,7 @@ apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     if (nrows) {
         *nrows = n;
     }
+    db->used = 1;
     return APR_SUCCESS;
 }
 
@@ -171,6 +188,11 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     /* seek = 1: pgsql's asynchronous mode turns errors into "no rows". */
     rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs,
                          (const char **)args);
+    if (rc != 0 && may_retry(db, pool)) {
+        res = NULL;
+        rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
+                             nargs, (const char **)args);
+    }
     if (rc != 0) {
         note_error(db, pool, rc);
         return APR_EGENERAL;
@@ -198,6 +220,7 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     }
     rows->nrows = out->nelts;
     rows->rows = (const char ***)out->elts;
+    db->used = 1;
     return APR_SUCCESS;
 }
 
@@ -225,15 +248,22 @@ static apr_status_t txn_cleanup(void *data)
 
 apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
 {
-    int rc;
+    /* IMMEDIATE: take SQLite's write lock now, so that two writers queue
+     * on the busy timeout instead of deadlocking on lock upgrades. */
+    const char *begin = db->dialect == MI_DIALECT_SQLITE3 ? "BEGIN IMMEDIATE"
+                                                          : "BEGIN";
+    int n, rc = apr_dbd_query(db->driver, db->handle, &n, begin);
 
-    db->failed = 0;
-    rc = apr_dbd_transaction_start(db->driver, pool, db->handle, &db->txn);
+    if (rc != 0 && may_retry(db, pool)) {
+        rc = apr_dbd_query(db->driver, db->handle, &n, begin);
+    }
     if (rc != 0) {
         note_error(db, pool, rc);
-        db->txn = NULL;
         return APR_EGENERAL;
     }
+    db->in_txn = 1;
+    db->failed = 0;
+    db->used = 1;
     /* The connection returns to the pool as it is: never with an open
      * transaction, whatever path the request takes. */
     apr_pool_cleanup_register(pool, db, txn_cleanup, apr_pool_cleanup_null);
@@ -242,33 +272,32 @@ apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
 
 apr_status_t mi_db_commit(mi_db_t *db)
 {
-    int rc;
+    int n, rc;
 
-    if (!db->txn) {
+    if (!db->in_txn) {
         return APR_EGENERAL;
     }
     if (db->failed) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
-    /* transaction_end reports success even when it rolled back, so the
-     * failures were tracked above. */
-    rc = apr_dbd_transaction_end(db->driver, db->conn_pool, db->txn);
-    db->txn = NULL;
+    rc = apr_dbd_query(db->driver, db->handle, &n, "COMMIT");
     if (rc != 0) {
         note_error(db, db->conn_pool, rc);
+        mi_db_rollback(db);
         return APR_EGENERAL;
     }
+    db->in_txn = 0;
     return APR_SUCCESS;
 }
 
 void mi_db_rollback(mi_db_t *db)
 {
-    if (db->txn) {
-        apr_dbd_transaction_mode_set(db->driver, db->txn,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-        apr_dbd_transaction_end(db->driver, db->conn_pool, db->txn);
-        db->txn = NULL;
+    int n;
+
+    if (db->in_txn) {
+        db->in_txn = 0;
+        apr_dbd_query(db->driver, db->handle, &n, "ROLLBACK");
     }
 }
 

@@ -32,8 +32,9 @@ typedef struct {
     apr_pool_t *conn_pool;          /* lives as long as the connection */
     apr_hash_t *cache;              /* statement name -> prepared */
     mi_dialect_e dialect;
-    apr_dbd_transaction_t *txn;
+    int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
+    int used;                       /* a statement succeeded on it */
     const char *error;              /* last error, copied from the driver */
 } mi_db_t;
 
@@ -79,7 +80,10 @@ apr_status_t mi_db_run(mi_db_t *db, const char *sql);
  * statements prepared before it. */
 void mi_db_forget_statements(mi_db_t *db);
 
-/* Transactions: commit ends with a rollback when any statement failed. */
+/* Transactions, as plain BEGIN/COMMIT/ROLLBACK: apr_dbd's own transaction
+ * calls report a rolled-back commit as success, and pgsql's start crashes
+ * when BEGIN fails on a dead connection. Commit ends with a rollback when
+ * any statement failed. */
 apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool);
 apr_status_t mi_db_commit(mi_db_t *db);
 void mi_db_rollback(mi_db_t *db);
