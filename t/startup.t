@@ -1,0 +1,78 @@
+# Start-up checks: bad directive values are refused at configuration time,
+# and httpd refuses to start without mod_dbd or without the schema, each
+# with a clear message (API.md section 12).
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use File::Temp qw(tempdir);
+use MI::Test;
+
+plan tests => 16;
+
+my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
+my $mods = $ENV{MI_HTTPD_MODULES};
+my $dir = tempdir(CLEANUP => 1);
+
+# Runs httpd with a configuration; returns (exit code, what it said).
+sub httpd_with {
+    my ($body, @args) = @_;
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die $!;
+    print $fh <<CONF;
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:1
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+$body
+CONF
+    close $fh;
+    unlink "$dir/error_log";
+    my $out = `$httpd -f $conf @args 2>&1`;
+    my $rc = $? >> 8;
+    if (open my $log, '<', "$dir/error_log") {
+        local $/;
+        $out .= <$log>;
+    }
+    return ($rc, $out);
+}
+
+my $module = "LoadModule integration_module $ENV{MI_MODULE}";
+my $dbd = "LoadModule dbd_module $mods/mod_dbd.so";
+my $db = qq(DBDriver $ENV{MI_DB_DRIVER}\nDBDParams "$ENV{MI_DB_PARAMS}");
+
+# Directive values, checked by httpd -t.
+my ($rc, $out) = httpd_with("$dbd\n$module\n$db\nIntegrationMaxRecords 500\n"
+    . "IntegrationRateLimit 100 60\nIntegrationMaxBodySize 8M", '-t');
+ok t_cmp($rc, 0, 'a good configuration passes httpd -t');
+for my $bad (['IntegrationMaxRecords 0', qr/IntegrationMaxRecords must be/],
+             ['IntegrationMaxRecords lots', qr/IntegrationMaxRecords must be/],
+             ['IntegrationRateLimit -1', qr/request count must be/],
+             ['IntegrationRateLimit 10 0', qr/window must be/],
+             ['IntegrationMaxBodySize 10X', qr/IntegrationMaxBodySize must be/],
+             ['IntegrationMaxBodySize 0', qr/IntegrationMaxBodySize must be/]) {
+    ($rc, $out) = httpd_with("$dbd\n$module\n$db\n$bad->[0]", '-t');
+    ok $rc != 0;    # refused
+    ok t_cmp($out, $bad->[1], "message for $bad->[0]");
+}
+
+# No mod_dbd.
+($rc, $out) = httpd_with($module, '-DFOREGROUND');
+ok t_cmp($out, qr/mod_integration needs mod_dbd/, 'mod_dbd missing is named');
+
+# No schema.
+my $empty_db;
+if (db_driver() eq 'sqlite3') {
+    $empty_db = qq{DBDriver sqlite3\nDBDParams "$dir/missing.db"};
+}
+else {
+    (my $params = $ENV{MI_DB_PARAMS}) =~ s/dbname=\S+/dbname=postgres/;
+    $empty_db = qq{DBDriver pgsql\nDBDParams "$params"};
+}
+($rc, $out) = httpd_with("$dbd\n$module\n$empty_db", '-DFOREGROUND');
+ok t_cmp($out, qr/integration-admin .*migrate/,
+         'a database without the schema is refused, naming the fix');
+ok !-e "$dir/missing.db";    # and no empty SQLite file was left behind
