@@ -1,0 +1,88 @@
+# build/lib.sh: what build/dev and build/bench share: packages, the build,
+# httpd's paths, and a throwaway PostgreSQL. Sourced, with $top set.
+
+export DEBIAN_FRONTEND=noninteractive
+
+build_packages=(apache2 apache2-dev libaprutil1-dbd-sqlite3
+    libaprutil1-dbd-pgsql libjansson-dev libssl-dev pkg-config autoconf
+    automake libtool make gcc sqlite3 curl)
+test_packages=(postgresql libapache2-mod-perl2 libwww-perl)
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
+
+ensure_packages() {
+    local missing=() p
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+            || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        die "missing Debian packages; as root run:
+    apt-get update && apt-get install -y ${missing[*]}"
+    fi
+    say "installing ${missing[*]}"
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() {
+    cd "$top"
+    if [ ! -x configure ] || [ configure.ac -nt configure ] \
+       || [ Makefile.am -nt configure ]; then
+        say "bootstrapping autotools"
+        autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
+    fi
+    if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
+        say "configuring"
+        ./configure -q
+    fi
+    say "building"
+    make -s -j"$(nproc)" >/dev/null
+}
+
+# httpd's own modules directory and binary, from apxs.
+httpd_modules() { apxs -q LIBEXECDIR; }
+httpd_bin() { echo "$(apxs -q SBINDIR)/$(apxs -q TARGET)"; }
+
+# The user httpd children run as when started by root.
+httpd_user() {
+    if [ "$(id -u)" -eq 0 ]; then
+        id -u www-data >/dev/null 2>&1 && echo www-data || echo nobody
+    else
+        id -un
+    fi
+}
+
+# ---- a throwaway PostgreSQL, as the postgres user, on loopback ----------
+# pg_start DIR PORT: initdb in DIR/data and start; pg_stop stops it.
+pg_bin=""
+pg_dir=""
+pg_port=""
+
+pg_start() {
+    pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+    pg_dir=$1
+    pg_port=$2
+    mkdir -p "$pg_dir"
+    chown postgres "$pg_dir"
+    say "starting a throwaway PostgreSQL on 127.0.0.1:$pg_port"
+    runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust \
+        -U postgres >/dev/null
+    pg_ctl start -w -l "$pg_dir/log"
+    runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" \
+        -U postgres "${3:-mi_test}"
+}
+
+pg_ctl() {
+    runuser -u postgres -- "$pg_bin/pg_ctl" -D "$pg_dir/data" \
+        -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1" "$@" \
+        >/dev/null
+}
+
+pg_stop() {
+    [ -n "$pg_bin" ] && [ -d "$pg_dir/data" ] && pg_ctl stop -m immediate \
+        2>/dev/null || true
+}
+
