@@ -33,18 +33,19 @@ int mi_api_list(mi_req_t *req)
     request_rec *r = req->r;
     mi_page_t page;
     const char *err = mi_page_parse(r->pool, mi_http_query(r), &page);
-    json_t *body;
+    mi_jsonw_t body;
     mi_db_t *db;
 
     if (err) {
         return validation_error(r, err);
     }
+    mi_jsonw_init(&body, r->pool, 1024 * page.limit);
     if (!(db = mi_req_db(req))
         || mi_records_list(db, r->pool, req->res, req->caller.organization_id,
                            &page, &body) != MI_OK) {
         return mi_http_unavailable(req);
     }
-    return mi_http_json(r, HTTP_OK, body);
+    return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
 
 /* The {externalId} of the path, decoded exactly once. */
@@ -64,7 +65,7 @@ static int not_found(mi_req_t *req, const char *external_id)
 int mi_api_get(mi_req_t *req)
 {
     const char *external_id = external_id_param(req);
-    json_t *entity = NULL;
+    mi_jsonw_t entity;
     mi_db_t *db;
 
     if (!external_id) {
@@ -73,11 +74,12 @@ int mi_api_get(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
+    mi_jsonw_init(&entity, req->r->pool, 1024);
     switch (mi_records_get(db, req->r->pool, req->res,
                            req->caller.organization_id, external_id,
                            &entity)) {
     case MI_OK:
-        return mi_http_json(req->r, HTTP_OK, entity);
+        return mi_http_json_text(req->r, HTTP_OK, entity.buf, entity.len);
     case MI_ERR_NOT_FOUND:
         return not_found(req, external_id);
     default:

@@ -5,21 +5,23 @@
 
 #define MI_RETRY_AFTER_DB "2"
 
-static int write_chunk(const char *buf, size_t size, void *data)
+int mi_http_json_text(request_rec *r, int status, const char *text,
+                      apr_size_t len)
 {
-    request_rec *r = data;
-
-    return ap_rwrite(buf, (int)size, r) < 0 ? -1 : 0;
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(text, (int)len, r);
+    }
+    return OK;
 }
 
 int mi_http_json(request_rec *r, int status, json_t *json)
 {
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    if (!r->header_only) {
-        json_dump_callback(json, write_chunk, r, JSON_COMPACT);
-    }
-    return OK;
+    const char *text = mi_json_dump(r->pool, json);
+
+    return mi_http_json_text(r, status, text, strlen(text));
 }
 
 int mi_http_error(request_rec *r, int status, const char *code,

@@ -7,6 +7,10 @@
 /* Writes json with the status; returns OK for the handler to return. */
 int mi_http_json(request_rec *r, int status, json_t *json);
 
+/* Writes a body that is already JSON text; returns OK. */
+int mi_http_json_text(request_rec *r, int status, const char *text,
+                      apr_size_t len);
+
 /* Writes the error body { error, message }; returns OK. */
 int mi_http_error(request_rec *r, int status, const char *code,
                   const char *message);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mi_records.h"
+#include "mi_counts.h"
 #include "mi_synclog.h"
 #include "mi_time.h"
 
@@ -47,83 +48,122 @@ const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
     return NULL;
 }
 
-static json_t *value_of(const mi_field_t *f, const char *v)
+/* A stored value as JSON: numbers, booleans and arrays of strings were
+ * validated on the way in and come back from the database as text. */
+static void write_value(mi_jsonw_t *w, const mi_field_t *f, const char *v)
 {
-    json_t *parsed;
-
     if (!v) {
-        return json_null();
+        mi_jsonw_lit(w, "null");
+        return;
     }
     switch (f->type) {
     case MI_FIELD_NUMBER:
-        return json_real(strtod(v, NULL));
-    case MI_FIELD_BOOLEAN:
-        return json_boolean(!strcmp(v, "1") || !strcmp(v, "t")
-                            || !strcmp(v, "true"));
     case MI_FIELD_STRING_ARRAY:
-        parsed = json_loads(v, JSON_DECODE_ANY, NULL);
-        return parsed ? parsed : json_array();
+        mi_jsonw_raw(w, v, strlen(v));
+        break;
+    case MI_FIELD_BOOLEAN:
+        if (!strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "true")) {
+            mi_jsonw_lit(w, "true");
+        }
+        else {
+            mi_jsonw_lit(w, "false");
+        }
+        break;
     default:
-        return json_string(v);
+        mi_jsonw_str(w, v);
     }
 }
 
-static json_t *entity_of(apr_pool_t *pool, const mi_resource_t *res,
+static void write_time(mi_jsonw_t *w, const char *key, const char *ms)
+{
+    char iso[MI_ISO_LEN + 1];
+
+    mi_jsonw_raw(w, key, strlen(key));
+    mi_jsonw_lit(w, "\"");
+    mi_time_iso_buf(iso, apr_atoi64(ms));
+    mi_jsonw_raw(w, iso, MI_ISO_LEN);
+    mi_jsonw_lit(w, "\"");
+}
+
+static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
                          const char **row)
 {
-    json_t *e = json_object();
     int i;
 
-    json_object_set_new(e, "externalId", json_string(row[MI_COL_EXTERNAL_ID]));
-    json_object_set_new(e, "internalId", json_string(row[MI_COL_ID]));
-    json_object_set_new(e, "name", value_of(&res->fields[res->name_field],
-                        row[MI_COL_FIELDS + res->name_field]));
-    for (i = 0; i < res->nfields; i++) {
-        json_object_set_new(e, res->fields[i].json,
-                            value_of(&res->fields[i], row[MI_COL_FIELDS + i]));
+    mi_jsonw_lit(w, "{\"externalId\":");
+    mi_jsonw_str(w, row[MI_COL_EXTERNAL_ID]);
+    mi_jsonw_lit(w, ",\"internalId\":");
+    mi_jsonw_str(w, row[MI_COL_ID]);
+    if (strcmp(res->fields[res->name_field].json, "name")) {
+        mi_jsonw_lit(w, ",\"name\":");
+        write_value(w, &res->fields[res->name_field],
+                    row[MI_COL_FIELDS + res->name_field]);
     }
-    json_object_set_new(e, "syncStatus", json_string(row[MI_COL_SYNC_STATUS]));
-    json_object_set_new(e, "lastSyncedAt", json_string(mi_time_iso(pool,
-        apr_atoi64(row[MI_COL_LAST_SYNCED_AT]))));
-    json_object_set_new(e, "createdAt", json_string(mi_time_iso(pool,
-        apr_atoi64(row[MI_COL_CREATED_AT]))));
-    json_object_set_new(e, "updatedAt", json_string(mi_time_iso(pool,
-        apr_atoi64(row[MI_COL_UPDATED_AT]))));
-    return e;
+    for (i = 0; i < res->nfields; i++) {
+        mi_jsonw_lit(w, ",\"");
+        mi_jsonw_raw(w, res->fields[i].json, strlen(res->fields[i].json));
+        mi_jsonw_lit(w, "\":");
+        write_value(w, &res->fields[i], row[MI_COL_FIELDS + i]);
+    }
+    mi_jsonw_lit(w, ",\"syncStatus\":");
+    mi_jsonw_str(w, row[MI_COL_SYNC_STATUS]);
+    write_time(w, ",\"lastSyncedAt\":", row[MI_COL_LAST_SYNCED_AT]);
+    write_time(w, ",\"createdAt\":", row[MI_COL_CREATED_AT]);
+    write_time(w, ",\"updatedAt\":", row[MI_COL_UPDATED_AT]);
+    mi_jsonw_lit(w, "}");
 }
 
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
-                            const mi_page_t *page, json_t **response)
+                            const mi_page_t *page, mi_jsonw_t *out)
 {
     const char *args[4];
     mi_rows_t rows, count;
-    json_t *entities;
+    apr_int64_t total;
     int i;
 
     args[0] = org;
     args[1] = mi_db_int(pool, page->since);
     args[2] = apr_itoa(pool, page->limit);
     args[3] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
-    if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args) != APR_SUCCESS
-        || mi_db_select(db, pool, &res->sql.count, &count, 2, args)
-               != APR_SUCCESS || count.nrows != 1) {
+    if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args)
+            != APR_SUCCESS) {
         return MI_ERR_DB;
     }
-    entities = json_array();
-    for (i = 0; i < rows.nrows; i++) {
-        json_array_append_new(entities, entity_of(pool, res, rows.rows[i]));
+    /* Without since, the total is kept by the writes (mi_counts). */
+    if (page->since < 0) {
+        if (mi_counts_get(db, pool, org, res->entity_type, &total)
+                != APR_SUCCESS) {
+            return MI_ERR_DB;
+        }
     }
-    *response = mi_json_own(pool, json_pack("{s:o, s:I, s:i, s:i}",
-        "entities", entities, "total",
-        (json_int_t)apr_atoi64(count.rows[0][0]), "page", page->page,
-        "limit", page->limit));
+    else if (mi_db_select(db, pool, &res->sql.count, &count, 2, args)
+                 != APR_SUCCESS || count.nrows != 1) {
+        return MI_ERR_DB;
+    }
+    else {
+        total = apr_atoi64(count.rows[0][0]);
+    }
+    mi_jsonw_lit(out, "{\"entities\":[");
+    for (i = 0; i < rows.nrows; i++) {
+        if (i) {
+            mi_jsonw_lit(out, ",");
+        }
+        write_entity(out, res, rows.rows[i]);
+    }
+    mi_jsonw_lit(out, "],\"total\":");
+    mi_jsonw_int(out, total);
+    mi_jsonw_lit(out, ",\"page\":");
+    mi_jsonw_int(out, page->page);
+    mi_jsonw_lit(out, ",\"limit\":");
+    mi_jsonw_int(out, page->limit);
+    mi_jsonw_lit(out, "}");
     return MI_OK;
 }
 
 mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const char *org,
-                           const char *external_id, json_t **entity)
+                           const char *external_id, mi_jsonw_t *out)
 {
     const char *args[2] = { org, external_id };
     mi_rows_t rows;
@@ -135,7 +175,7 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
     }
-    *entity = mi_json_own(pool, entity_of(pool, res, rows.rows[0]));
+    write_entity(out, res, rows.rows[0]);
     return MI_OK;
 }
 
@@ -164,7 +204,9 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
     }
     log.deleted = rows.nrows;
     log.completed_at = mi_now_ms();
-    if (mi_synclog_write(db, pool, &log) != APR_SUCCESS
+    if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
+                      -rows.nrows) != APR_SUCCESS
+        || mi_synclog_write(db, pool, &log) != APR_SUCCESS
         || mi_db_commit(db) != APR_SUCCESS) {
         mi_db_rollback(db);
         return MI_ERR_DB;

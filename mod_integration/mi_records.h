@@ -4,6 +4,7 @@
 #define MI_RECORDS_H
 
 #include "mi_json.h"
+#include "mi_jsonw.h"
 #include "mi_resource.h"
 
 typedef struct {
@@ -17,15 +18,15 @@ typedef struct {
 const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
                           mi_page_t *page);
 
-/* The 200 body of GET /<resource>. */
+/* Writes the 200 body of GET /<resource>. */
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
-                            const mi_page_t *page, json_t **response);
+                            const mi_page_t *page, mi_jsonw_t *out);
 
-/* The stored record as a JSON entity. */
+/* Writes the stored record as a JSON entity. */
 mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const char *org,
-                           const char *external_id, json_t **entity);
+                           const char *external_id, mi_jsonw_t *out);
 
 /* Deletes one record with its sync log row, in one transaction. */
 mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,

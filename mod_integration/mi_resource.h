@@ -33,7 +33,7 @@ typedef struct {
 /* The statements of one resource, generated from its fields at start-up. */
 typedef struct {
     mi_stmt_t insert;       /* (org, now, now, now, rows) -> external_id, id */
-    mi_stmt_t update;       /* (now, now, rows, org) -> external_id, id */
+    mi_stmt_t update;       /* (rows, now, now, org) -> external_id, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */

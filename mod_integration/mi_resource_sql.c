@@ -84,6 +84,10 @@ static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
         rows_source(d));
 }
 
+/* The rows are expanded once, up front (a materialised CTE), so that the
+ * database walks them and finds each stored record by its unique key:
+ * SQLite would otherwise scan the organisation's records and, for each,
+ * every row of the parameter. */
 static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
@@ -99,11 +103,18 @@ static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
                             value_expr(p, d, f->column, f->type), f->column);
     }
     return apr_psprintf(p,
+        "WITH r AS %s (SELECT %s AS ext, %s FROM %s) "
         "UPDATE %s AS t SET %ssync_status = 'SYNCED', last_synced_at = %s, "
-        "updated_at = %s FROM %s WHERE t.organization_id = %%s "
-        "AND t.external_id = %s RETURNING %s",
-        res->table, sets, ip, ip, rows_source(d),
-        value_expr(p, d, "external_id", MI_FIELD_STRING),
+        "updated_at = %s FROM r WHERE t.organization_id = %%s "
+        "AND t.external_id = r.ext RETURNING %s",
+        d == MI_DIALECT_SQLITE3 ? "MATERIALIZED" : "",
+        d == MI_DIALECT_SQLITE3 ? "json_extract(value, '$.external_id')"
+                                : "v->>'external_id'",
+        d == MI_DIALECT_SQLITE3 ? "value" : "v",
+        d == MI_DIALECT_SQLITE3 ? "json_each(%s)"
+                                : "jsonb_array_elements(CAST(%s AS jsonb)) "
+                                  "AS e(v)",
+        res->table, sets, ip, ip,
         /* SQLite's RETURNING takes no table qualifier, and names only the
          * updated table anyway. */
         d == MI_DIALECT_SQLITE3 ? "external_id, id" : "t.external_id, t.id");

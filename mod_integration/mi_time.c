@@ -39,7 +39,15 @@ static void civil_from_days(apr_int64_t z, int *y, int *m, int *d)
     *y = (int)(yy + (*m <= 2));
 }
 
-char *mi_time_iso(apr_pool_t *pool, apr_int64_t ms)
+static void put_digits(char *out, int v, int n)
+{
+    while (n-- > 0) {
+        out[n] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
+void mi_time_iso_buf(char *out, apr_int64_t ms)
 {
     apr_int64_t days = ms / 86400000, rem = ms % 86400000;
     int y, m, d;
@@ -49,9 +57,22 @@ char *mi_time_iso(apr_pool_t *pool, apr_int64_t ms)
         days--;
     }
     civil_from_days(days, &y, &m, &d);
-    return apr_psprintf(pool, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, m, d,
-                        (int)(rem / 3600000), (int)(rem / 60000 % 60),
-                        (int)(rem / 1000 % 60), (int)(rem % 1000));
+    memcpy(out, "0000-00-00T00:00:00.000Z", MI_ISO_LEN + 1);
+    put_digits(out, y, 4);
+    put_digits(out + 5, m, 2);
+    put_digits(out + 8, d, 2);
+    put_digits(out + 11, (int)(rem / 3600000), 2);
+    put_digits(out + 14, (int)(rem / 60000 % 60), 2);
+    put_digits(out + 17, (int)(rem / 1000 % 60), 2);
+    put_digits(out + 20, (int)(rem % 1000), 3);
+}
+
+char *mi_time_iso(apr_pool_t *pool, apr_int64_t ms)
+{
+    char *out = apr_palloc(pool, MI_ISO_LEN + 1);
+
+    mi_time_iso_buf(out, ms);
+    return out;
 }
 
 static int digits(const char *s, int n, int *out)

@@ -7,8 +7,12 @@
 
 apr_int64_t mi_now_ms(void);
 
-/* "2024-01-15T10:30:00.000Z" in pool memory. */
+#define MI_ISO_LEN 24
+
+/* "2024-01-15T10:30:00.000Z" in pool memory, or into out (MI_ISO_LEN + 1
+ * bytes). Years 0 to 9999. */
 char *mi_time_iso(apr_pool_t *pool, apr_int64_t ms);
+void mi_time_iso_buf(char *out, apr_int64_t ms);
 
 /* 1 when s is exactly YYYY-MM-DD and a real calendar date. */
 int mi_date_valid(const char *s);

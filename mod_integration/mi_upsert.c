@@ -5,6 +5,7 @@
  * the ones the INSERT did not create, INSERT of the sync log row.
  */
 #include "mi_upsert.h"
+#include "mi_counts.h"
 #include "mi_synclog.h"
 #include "mi_text.h"
 #include "mi_time.h"
@@ -125,8 +126,8 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
         }
     }
     if (json_array_size(pending) > 0) {
-        args[0] = args[1] = now;
-        args[2] = mi_json_dump(pool, pending);
+        args[0] = mi_json_dump(pool, pending);
+        args[1] = args[2] = now;
         args[3] = caller->organization_id;
         if (write_rows(db, pool, &res->sql.update, 4, args, by_external_id,
                        "UPDATED", &log.updated) != APR_SUCCESS) {
@@ -150,7 +151,9 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                                          log.errors, (int)n);
     }
     log.completed_at = mi_now_ms();
-    if (mi_synclog_write(db, pool, &log) != APR_SUCCESS
+    if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
+                      log.created) != APR_SUCCESS
+        || mi_synclog_write(db, pool, &log) != APR_SUCCESS
         || mi_db_commit(db) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;

@@ -1,0 +1,44 @@
+/* mi_counts.c: records per organization and type. */
+#include "mi_counts.h"
+
+static const mi_stmt_t add_stmt = { "mi_counts_add", {
+    "INSERT INTO record_counts (organization_id, entity_type, total) "
+    "VALUES (%s, %s, %s) ON CONFLICT (organization_id, entity_type) "
+    "DO UPDATE SET total = record_counts.total + excluded.total",
+    "INSERT INTO record_counts (organization_id, entity_type, total) "
+    "VALUES (%s, %s, CAST(%s AS BIGINT)) "
+    "ON CONFLICT (organization_id, entity_type) "
+    "DO UPDATE SET total = record_counts.total + excluded.total" } };
+
+static const mi_stmt_t get_stmt = { "mi_counts_get", {
+    "SELECT total FROM record_counts WHERE organization_id = %s "
+    "AND entity_type = %s",
+    "SELECT total FROM record_counts WHERE organization_id = %s "
+    "AND entity_type = %s" } };
+
+apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           const char *entity_type, apr_int64_t delta)
+{
+    const char *args[3];
+
+    if (delta == 0) {
+        return APR_SUCCESS;
+    }
+    args[0] = org;
+    args[1] = entity_type;
+    args[2] = mi_db_int(pool, delta);
+    return mi_db_exec(db, pool, &add_stmt, NULL, 3, args);
+}
+
+apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           const char *entity_type, apr_int64_t *total)
+{
+    const char *args[2] = { org, entity_type };
+    mi_rows_t rows;
+
+    if (mi_db_select(db, pool, &get_stmt, &rows, 2, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *total = rows.nrows ? apr_atoi64(rows.rows[0][0]) : 0;
+    return APR_SUCCESS;
+}

@@ -1,0 +1,87 @@
+/* mi_jsonw.c: a small JSON writer into pool memory. */
+#include <string.h>
+#include "mi_jsonw.h"
+
+void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap)
+{
+    w->pool = pool;
+    w->cap = cap ? cap : 256;
+    w->buf = apr_palloc(pool, w->cap);
+    w->len = 0;
+}
+
+static char *reserve(mi_jsonw_t *w, apr_size_t n)
+{
+    if (w->len + n > w->cap) {
+        apr_size_t cap = w->cap * 2;
+        char *grown;
+
+        while (cap < w->len + n) {
+            cap *= 2;
+        }
+        grown = apr_palloc(w->pool, cap);
+        memcpy(grown, w->buf, w->len);
+        w->buf = grown;
+        w->cap = cap;
+    }
+    return w->buf + w->len;
+}
+
+void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len)
+{
+    memcpy(reserve(w, len), s, len);
+    w->len += len;
+}
+
+void mi_jsonw_str(mi_jsonw_t *w, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t n;
+    char *o;
+
+    if (!s) {
+        mi_jsonw_lit(w, "null");
+        return;
+    }
+    n = strlen(s);
+    /* Worst case: every byte a \u00XX escape, plus the quotes. */
+    o = reserve(w, n * 6 + 2);
+    *o++ = '"';
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        }
+        else if (c < 0x20) {
+            *o++ = '\\';
+            switch (c) {
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 0xf];
+            }
+        }
+        else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    w->len = (apr_size_t)(o - w->buf);
+}
+
+void mi_jsonw_int(mi_jsonw_t *w, apr_int64_t v)
+{
+    char tmp[24];
+    int n = apr_snprintf(tmp, sizeof(tmp), "%" APR_INT64_T_FMT, v);
+
+    mi_jsonw_raw(w, tmp, (apr_size_t)n);
+}
