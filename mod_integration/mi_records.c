@@ -48,6 +48,71 @@ const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
     return NULL;
 }
 
+/* A stored value as JSON: numbers, booleans and arrays of strings were
+ * validated on the way in and come back from the database as text. */
+static void write_value(mi_jsonw_t *w, const mi_field_t *f, const char *v)
+{
+    if (!v) {
+        mi_jsonw_lit(w, "null");
+        return;
+    }
+    switch (f->type) {
+    case MI_FIELD_NUMBER:
+    case MI_FIELD_STRING_ARRAY:
+        mi_jsonw_raw(w, v, strlen(v));
+        break;
+    case MI_FIELD_BOOLEAN:
+        if (!strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "true")) {
+            mi_jsonw_lit(w, "true");
+        }
+        else {
+            mi_jsonw_lit(w, "false");
+        }
+        break;
+    default:
+        mi_jsonw_str(w, v);
+    }
+}
+
+static void write_time(mi_jsonw_t *w, const char *key, const char *ms)
+{
+    char iso[MI_ISO_LEN + 1];
+
+    mi_jsonw_raw(w, key, strlen(key));
+    mi_jsonw_lit(w, "\"");
+    mi_time_iso_buf(iso, apr_atoi64(ms));
+    mi_jsonw_raw(w, iso, MI_ISO_LEN);
+    mi_jsonw_lit(w, "\"");
+}
+
+static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
+                         const char **row)
+{
+    int i;
+
+    mi_jsonw_lit(w, "{\"externalId\":");
+    mi_jsonw_str(w, row[MI_COL_EXTERNAL_ID]);
+    mi_jsonw_lit(w, ",\"internalId\":");
+    mi_jsonw_str(w, row[MI_COL_ID]);
+    if (strcmp(res->fields[res->name_field].json, "name")) {
+        mi_jsonw_lit(w, ",\"name\":");
+        write_value(w, &res->fields[res->name_field],
+                    row[MI_COL_FIELDS + res->name_field]);
+    }
+    for (i = 0; i < res->nfields; i++) {
+        mi_jsonw_lit(w, ",\"");
+        mi_jsonw_raw(w, res->fields[i].json, strlen(res->fields[i].json));
+        mi_jsonw_lit(w, "\":");
+        write_value(w, &res->fields[i], row[MI_COL_FIELDS + i]);
+    }
+    mi_jsonw_lit(w, ",\"syncStatus\":");
+    mi_jsonw_str(w, row[MI_COL_SYNC_STATUS]);
+    write_time(w, ",\"lastSyncedAt\":", row[MI_COL_LAST_SYNCED_AT]);
+    write_time(w, ",\"createdAt\":", row[MI_COL_CREATED_AT]);
+    write_time(w, ",\"updatedAt\":", row[MI_COL_UPDATED_AT]);
+    mi_jsonw_lit(w, "}");
+}
+
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
                             const mi_page_t *page, mi_jsonw_t *out)
@@ -84,7 +149,7 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
         if (i) {
             mi_jsonw_lit(out, ",");
         }
-        mi_jsonw_raw(out, rows.rows[i][0], strlen(rows.rows[i][0]));
+        write_entity(out, res, rows.rows[i]);
     }
     mi_jsonw_lit(out, "],\"total\":");
     mi_jsonw_int(out, total);
@@ -110,7 +175,7 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
     }
-    mi_jsonw_raw(out, rows.rows[0][0], strlen(rows.rows[0][0]));
+    write_entity(out, res, rows.rows[0]);
     return MI_OK;
 }
 

@@ -34,9 +34,9 @@ typedef struct {
 typedef struct {
     mi_stmt_t insert;       /* (org, now, now, now, rows) -> external_id, id */
     mi_stmt_t update;       /* (rows, now, now, org) -> external_id, id */
-    mi_stmt_t list;         /* (org, since, limit, offset) -> entity JSON */
+    mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
-    mi_stmt_t get;          /* (org, external_id) -> entity JSON */
+    mi_stmt_t get;          /* (org, external_id) -> columns */
     mi_stmt_t remove;       /* (org, external_id) -> id */
 } mi_resource_sql_t;
 
@@ -50,6 +50,18 @@ typedef struct {
     int name_field;             /* index of the field listed as "name" */
     mi_resource_sql_t sql;      /* filled once by mi_resources_init */
 } mi_resource_t;
+
+/* Columns every resource table has besides its fields, in the order that
+ * the list and get statements return them. */
+enum {
+    MI_COL_ID = 0,
+    MI_COL_EXTERNAL_ID,
+    MI_COL_SYNC_STATUS,
+    MI_COL_LAST_SYNCED_AT,
+    MI_COL_CREATED_AT,
+    MI_COL_UPDATED_AT,
+    MI_COL_FIELDS             /* the fields follow, in descriptor order */
+};
 
 /* Generates the SQL of every resource; call once, before any request. */
 void mi_resources_init(apr_pool_t *pool);

@@ -6,7 +6,6 @@
  * returns it; the UPDATE then changes the rest, each field only where the
  * record carried it (absent keeps, null clears).
  */
-#include <string.h>
 #include "mi_resource.h"
 
 /* The value of a column in a row of the JSON parameter. */
@@ -48,66 +47,16 @@ static const char *int_param(mi_dialect_e d)
     return d == MI_DIALECT_SQLITE3 ? "%s" : "CAST(%s AS BIGINT)";
 }
 
-/* A stored column as a JSON value. */
-static const char *json_value(apr_pool_t *p, mi_dialect_e d,
-                              const char *column, mi_field_type_e type)
+static const char *select_columns(apr_pool_t *p, const mi_resource_t *res)
 {
-    switch (type) {
-    case MI_FIELD_BOOLEAN:
-        return d == MI_DIALECT_SQLITE3
-            ? apr_psprintf(p, "CASE %s WHEN 1 THEN json('true') "
-                           "WHEN 0 THEN json('false') END", column)
-            : column;
-    case MI_FIELD_STRING_ARRAY:
-        return d == MI_DIALECT_SQLITE3
-            ? apr_psprintf(p, "json(%s)", column)
-            : apr_psprintf(p, "CAST(%s AS json)", column);
-    default:
-        return column;
-    }
-}
-
-/* Epoch milliseconds as "2024-01-15T10:30:00.000Z". */
-static const char *json_time(apr_pool_t *p, mi_dialect_e d,
-                             const char *column)
-{
-    return d == MI_DIALECT_SQLITE3
-        /* "%%" in the SQL: apr_dbd reads "%" and a letter as a parameter. */
-        ? apr_psprintf(p, "strftime('%%%%Y-%%%%m-%%%%dT%%%%H:%%%%M:%%%%fZ', "
-                       "%s / 1000.0, 'unixepoch')", column)
-        : apr_psprintf(p, "to_char(to_timestamp(%s / 1000.0) AT TIME ZONE "
-                       "'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
-                       column);
-}
-
-/* The entity of a record (API.md section 5) as one JSON text, built by the
- * database: one column per row instead of one per field. */
-static const char *entity_expr(apr_pool_t *p, const mi_resource_t *res,
-                               mi_dialect_e d)
-{
-    const mi_field_t *name = &res->fields[res->name_field];
-    const char *pairs = "'externalId', external_id, 'internalId', id";
+    const char *cols = "id, external_id, sync_status, last_synced_at, "
+                       "created_at, updated_at";
     int i;
 
-    if (strcmp(name->json, "name")) {
-        pairs = apr_psprintf(p, "%s, 'name', %s", pairs,
-                             json_value(p, d, name->column, name->type));
-    }
     for (i = 0; i < res->nfields; i++) {
-        const mi_field_t *f = &res->fields[i];
-
-        pairs = apr_psprintf(p, "%s, '%s', %s", pairs, f->json,
-                             json_value(p, d, f->column, f->type));
+        cols = apr_pstrcat(p, cols, ", ", res->fields[i].column, NULL);
     }
-    pairs = apr_psprintf(p, "%s, 'syncStatus', sync_status, "
-                         "'lastSyncedAt', %s, 'createdAt', %s, "
-                         "'updatedAt', %s", pairs,
-                         json_time(p, d, "last_synced_at"),
-                         json_time(p, d, "created_at"),
-                         json_time(p, d, "updated_at"));
-    return d == MI_DIALECT_SQLITE3
-        ? apr_psprintf(p, "json_object(%s)", pairs)
-        : apr_psprintf(p, "CAST(json_build_object(%s) AS text)", pairs);
+    return cols;
 }
 
 static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
@@ -171,9 +120,33 @@ static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
         d == MI_DIALECT_SQLITE3 ? "external_id, id" : "t.external_id, t.id");
 }
 
+/* One page of records. On PostgreSQL the page is found in the index alone,
+ * (organization_id, last_synced_at, id), however deep the offset, and only
+ * its rows are read from the table; SQLite walks its covering index quickly
+ * enough, and the extra lookups by id would cost it more than they save. */
+static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
+                            mi_dialect_e d, const char *cols)
+{
+    const char *ip = int_param(d);
+
+    if (d == MI_DIALECT_SQLITE3) {
+        return apr_psprintf(p,
+            "SELECT %s FROM %s WHERE organization_id = %%s "
+            "AND last_synced_at > %s ORDER BY last_synced_at, id "
+            "LIMIT %s OFFSET %s", cols, res->table, ip, ip, ip);
+    }
+    return apr_psprintf(p,
+        "SELECT %s FROM %s WHERE id IN (SELECT id FROM %s "
+        "WHERE organization_id = %%s AND last_synced_at > %s "
+        "ORDER BY last_synced_at, id LIMIT %s OFFSET %s) "
+        "ORDER BY last_synced_at, id", cols, res->table, res->table, ip, ip,
+        ip);
+}
+
 void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
 {
     mi_resource_sql_t *sql = &res->sql;
+    const char *cols = select_columns(p, res);
     int d;
 
     sql->insert.name = apr_pstrcat(p, "mi_", res->plural, "_insert", NULL);
@@ -184,25 +157,16 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     sql->remove.name = apr_pstrcat(p, "mi_", res->plural, "_remove", NULL);
     for (d = 0; d < MI_DIALECT_COUNT; d++) {
         const char *ip = int_param((mi_dialect_e)d);
-        const char *entity = entity_expr(p, res, (mi_dialect_e)d);
 
         sql->insert.sql[d] = insert_sql(p, res, (mi_dialect_e)d);
         sql->update.sql[d] = update_sql(p, res, (mi_dialect_e)d);
-        /* The page is found in the index alone, (organization_id,
-         * last_synced_at, id), however deep the offset; only its rows are
-         * then read from the table. */
-        sql->list.sql[d] = apr_psprintf(p,
-            "SELECT %s FROM %s WHERE id IN (SELECT id FROM %s "
-            "WHERE organization_id = %%s AND last_synced_at > %s "
-            "ORDER BY last_synced_at, id LIMIT %s OFFSET %s) "
-            "ORDER BY last_synced_at, id", entity, res->table, res->table,
-            ip, ip, ip);
+        sql->list.sql[d] = list_sql(p, res, (mi_dialect_e)d, cols);
         sql->count.sql[d] = apr_psprintf(p,
             "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
             "AND last_synced_at > %s", res->table, ip);
         sql->get.sql[d] = apr_psprintf(p,
             "SELECT %s FROM %s WHERE organization_id = %%s "
-            "AND external_id = %%s", entity, res->table);
+            "AND external_id = %%s", cols, res->table);
         sql->remove.sql[d] = apr_psprintf(p,
             "DELETE FROM %s WHERE organization_id = %%s "
             "AND external_id = %%s RETURNING id", res->table);
