@@ -32,8 +32,8 @@ typedef struct {
 
 /* The statements of one resource, generated from its fields at start-up. */
 typedef struct {
-    mi_stmt_t insert;       /* (org, now, now, now, rows) -> external_id, id */
-    mi_stmt_t update;       /* (rows, now, now, org) -> external_id, id */
+    mi_stmt_t insert;       /* (rows, org, now, now, now, org) -> ext, id */
+    mi_stmt_t update;       /* (rows, now, now, org) -> ext, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */

@@ -5,41 +5,57 @@
  * jsonb_array_elements on PostgreSQL). The INSERT creates what is new and
  * returns it; the UPDATE then changes the rest, each field only where the
  * record carried it (absent keeps, null clears).
+ *
+ * A resource has at most 63 fields: the presence mask is a 64-bit integer.
  */
 #include "mi_resource.h"
 
-/* The value of a column in a row of the JSON parameter. */
-static const char *value_expr(apr_pool_t *p, mi_dialect_e d,
-                              const char *column, mi_field_type_e type)
+/* A field of one element of the JSON parameter (SQLite: value, PostgreSQL:
+ * v), typed for its column. */
+static const char *element_value(apr_pool_t *p, mi_dialect_e d,
+                                 const char *key, mi_field_type_e type)
 {
     if (d == MI_DIALECT_SQLITE3) {
-        return apr_psprintf(p, "json_extract(r.value, '$.%s')", column);
+        return apr_psprintf(p, "json_extract(value, '$.%s')", key);
     }
     switch (type) {
     case MI_FIELD_BOOLEAN:
-        return apr_psprintf(p, "CAST(r.v->>'%s' AS boolean)", column);
+        return apr_psprintf(p, "CAST(v->>'%s' AS boolean)", key);
     case MI_FIELD_NUMBER:
-        return apr_psprintf(p, "CAST(r.v->>'%s' AS double precision)",
-                            column);
+        return apr_psprintf(p, "CAST(v->>'%s' AS double precision)", key);
     default:
-        return apr_psprintf(p, "(r.v->>'%s')", column);
+        return apr_psprintf(p, "(v->>'%s')", key);
     }
 }
 
-/* True when the record carried the field (even as null). */
-static const char *present_expr(apr_pool_t *p, mi_dialect_e d,
-                                const char *column)
+/* The rows of the request, each field read once from the JSON parameter:
+ * r(id, ext, m, <columns>), where m has bit i set when the record carried
+ * field i (mi_validate). Materialised, so that the database walks these rows
+ * and finds each stored record by its unique key. */
+static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
+                            mi_dialect_e d)
 {
-    return d == MI_DIALECT_SQLITE3
-        ? apr_psprintf(p, "json_type(r.value, '$.%s') IS NOT NULL", column)
-        : apr_psprintf(p, "r.v ? '%s'", column);
-}
+    const char *cols = "";
+    int i;
 
-static const char *rows_source(mi_dialect_e d)
-{
-    return d == MI_DIALECT_SQLITE3
-        ? "json_each(%s) AS r"
-        : "jsonb_array_elements(CAST(%s AS jsonb)) AS r(v)";
+    for (i = 0; i < res->nfields; i++) {
+        const mi_field_t *f = &res->fields[i];
+
+        cols = apr_psprintf(p, "%s, %s AS %s", cols,
+                            element_value(p, d, f->column, f->type),
+                            f->column);
+    }
+    return apr_psprintf(p,
+        "WITH r AS MATERIALIZED (SELECT %s AS id, %s AS ext, %s AS m%s "
+        "FROM %s) ",
+        element_value(p, d, "id", MI_FIELD_STRING),
+        element_value(p, d, "external_id", MI_FIELD_STRING),
+        d == MI_DIALECT_SQLITE3 ? "json_extract(value, '$.m')"
+                                : "CAST(v->>'m' AS bigint)",
+        cols,
+        d == MI_DIALECT_SQLITE3
+            ? "json_each(%s)"
+            : "jsonb_array_elements(CAST(%s AS jsonb)) AS e(v)");
 }
 
 static const char *int_param(mi_dialect_e d)
@@ -59,6 +75,8 @@ static const char *select_columns(apr_pool_t *p, const mi_resource_t *res)
     return cols;
 }
 
+/* Creates what is new; records that exist are skipped before any of
+ * their fields is looked at (ON CONFLICT covers a concurrent insert). */
 static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
@@ -67,27 +85,21 @@ static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
     int i;
 
     for (i = 0; i < res->nfields; i++) {
-        const mi_field_t *f = &res->fields[i];
-
-        cols = apr_pstrcat(p, cols, ", ", f->column, NULL);
-        vals = apr_pstrcat(p, vals, ", ", value_expr(p, d, f->column, f->type),
-                           NULL);
+        cols = apr_pstrcat(p, cols, ", ", res->fields[i].column, NULL);
+        vals = apr_pstrcat(p, vals, ", r.", res->fields[i].column, NULL);
     }
     return apr_psprintf(p,
-        "INSERT INTO %s (id, organization_id, external_id%s, sync_status, "
+        "%sINSERT INTO %s (id, organization_id, external_id%s, sync_status, "
         "last_synced_at, created_at, updated_at) "
-        "SELECT %s, %%s, %s%s, 'SYNCED', %s, %s, %s FROM %s WHERE 1 = 1 "
+        "SELECT r.id, %%s, r.ext%s, 'SYNCED', %s, %s, %s FROM r "
+        "WHERE NOT EXISTS (SELECT 1 FROM %s AS s WHERE s.organization_id = "
+        "%%s AND s.external_id = r.ext) "
         "ON CONFLICT (organization_id, external_id) DO NOTHING "
         "RETURNING external_id, id",
-        res->table, cols, value_expr(p, d, "id", MI_FIELD_STRING),
-        value_expr(p, d, "external_id", MI_FIELD_STRING), vals, ip, ip, ip,
-        rows_source(d));
+        rows_cte(p, res, d), res->table, cols, vals, ip, ip, ip, res->table);
 }
 
-/* The rows are expanded once, up front (a materialised CTE), so that the
- * database walks them and finds each stored record by its unique key:
- * SQLite would otherwise scan the organisation's records and, for each,
- * every row of the parameter. */
+/* Updates the rest: each field only where the record carried it. */
 static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
@@ -96,25 +108,17 @@ static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
     int i;
 
     for (i = 0; i < res->nfields; i++) {
-        const mi_field_t *f = &res->fields[i];
+        const char *c = res->fields[i].column;
 
-        sets = apr_psprintf(p, "%s%s = CASE WHEN %s THEN %s ELSE t.%s END, ",
-                            sets, f->column, present_expr(p, d, f->column),
-                            value_expr(p, d, f->column, f->type), f->column);
+        sets = apr_psprintf(p, "%s%s = CASE WHEN (r.m & %" APR_UINT64_T_FMT
+                            ") <> 0 THEN r.%s ELSE t.%s END, ", sets, c,
+                            (apr_uint64_t)1 << i, c, c);
     }
     return apr_psprintf(p,
-        "WITH r AS %s (SELECT %s AS ext, %s FROM %s) "
-        "UPDATE %s AS t SET %ssync_status = 'SYNCED', last_synced_at = %s, "
+        "%sUPDATE %s AS t SET %ssync_status = 'SYNCED', last_synced_at = %s, "
         "updated_at = %s FROM r WHERE t.organization_id = %%s "
         "AND t.external_id = r.ext RETURNING %s",
-        d == MI_DIALECT_SQLITE3 ? "MATERIALIZED" : "",
-        d == MI_DIALECT_SQLITE3 ? "json_extract(value, '$.external_id')"
-                                : "v->>'external_id'",
-        d == MI_DIALECT_SQLITE3 ? "value" : "v",
-        d == MI_DIALECT_SQLITE3 ? "json_each(%s)"
-                                : "jsonb_array_elements(CAST(%s AS jsonb)) "
-                                  "AS e(v)",
-        res->table, sets, ip, ip,
+        rows_cte(p, res, d), res->table, sets, ip, ip,
         /* SQLite's RETURNING takes no table qualifier, and names only the
          * updated table anyway. */
         d == MI_DIALECT_SQLITE3 ? "external_id, id" : "t.external_id, t.id");

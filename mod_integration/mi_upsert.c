@@ -80,7 +80,7 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     mi_synclog_t log = { caller->organization_id, caller->integration_id,
                          res->entity_type, "CREATE", 0, 0, 0, 0, NULL,
                          mi_now_ms(), 0 };
-    const char *now, *args[5];
+    const char *now, *args[6];
 
     for (i = 0; i < n; i++) {
         item_t *it = &items[i];
@@ -111,10 +111,10 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
         return APR_EGENERAL;
     }
     if (json_array_size(valid) > 0) {
-        args[0] = caller->organization_id;
-        args[1] = args[2] = args[3] = now;
-        args[4] = mi_json_dump(pool, valid);
-        if (write_rows(db, pool, &res->sql.insert, 5, args, by_external_id,
+        args[0] = mi_json_dump(pool, valid);
+        args[1] = args[5] = caller->organization_id;
+        args[2] = args[3] = args[4] = now;
+        if (write_rows(db, pool, &res->sql.insert, 6, args, by_external_id,
                        "CREATED", &log.created) != APR_SUCCESS) {
             mi_db_rollback(db);
             return APR_EGENERAL;

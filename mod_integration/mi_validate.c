@@ -134,6 +134,7 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
 {
     json_t *out;
     const char *err;
+    json_int_t carried = 0;
     int i;
 
     *row = NULL;
@@ -159,6 +160,7 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
             }
             if (v) {
                 json_object_set_new(out, f->column, json_null());
+                carried |= (json_int_t)1 << i;
             }
             continue;
         }
@@ -166,7 +168,9 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
             return err;
         }
         json_object_set(out, f->column, v);
+        carried |= (json_int_t)1 << i;
     }
+    json_object_set_new(out, "m", json_integer(carried));
     *row = out;
     return NULL;
 }

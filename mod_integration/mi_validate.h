@@ -8,7 +8,8 @@
 
 /* On success returns NULL and sets *row to a new object keyed by column
  * ("external_id" and each field the record carried, null where it was
- * null) and *external_id. On failure returns the contract's message;
+ * null; "m", the mask of the fields it carried, bit i for field i) and
+ * *external_id. On failure returns the contract's message;
  * *external_id is then the record's externalId, or "" when it has none. */
 const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
                                json_t *record, json_t **row,

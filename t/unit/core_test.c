@@ -191,6 +191,22 @@ static void test_engines(apr_pool_t *p)
     is_str(json_string_value(json_object_get(json_array_get(
                json_object_get(resp, "errors"), 1), "error")),
            "Duplicate externalId \"V1\" in request", "duplicate reported");
+    {
+        static const mi_stmt_t last_log = { "test_last_log", {
+            "SELECT status, action, records_affected, metadata, "
+            "error_message FROM sync_logs ORDER BY created_at DESC LIMIT 1",
+            NULL } };
+        mi_rows_t rows;
+
+        ok(mi_db_select(db, p, &last_log, &rows, 0, NULL) == APR_SUCCESS
+           && rows.nrows == 1, "the request wrote one sync log row");
+        is_str(rows.rows[0][0], "PARTIAL", "sync log status PARTIAL");
+        is_str(rows.rows[0][1], "CREATE", "sync log action");
+        is_str(rows.rows[0][2], "1", "records affected");
+        is_str(rows.rows[0][3], "{\"created\":1,\"updated\":0,\"errors\":2}",
+               "sync log metadata");
+        is_str(rows.rows[0][4], "2 of 3 records failed", "sync log message");
+    }
     body = "[{\"externalId\":\"V1\",\"name\":\"Uno\",\"city\":null}]";
     mi_json_parse(p, body, strlen(body), &recs);
     ok(mi_upsert_run(db, p, res, &caller, recs, &resp) == APR_SUCCESS,
