@@ -7,7 +7,7 @@
 #include "mi_text.h"
 #include "mi_upsert.h"
 
-static const mi_stmt_t ping = { "mi_health_ping", { "SELECT 1", "SELECT 1" } };
+static const mi_stmt_t ping = { "mi_health_ping", { "SELECT 1", NULL } };
 
 int mi_api_health(mi_req_t *req)
 {

@@ -13,8 +13,7 @@ static const mi_stmt_t add_stmt = { "mi_counts_add", {
 static const mi_stmt_t get_stmt = { "mi_counts_get", {
     "SELECT total FROM record_counts WHERE organization_id = %s "
     "AND entity_type = %s",
-    "SELECT total FROM record_counts WHERE organization_id = %s "
-    "AND entity_type = %s" } };
+    NULL } };
 
 apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
                            const char *entity_type, apr_int64_t delta)

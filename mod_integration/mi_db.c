@@ -124,7 +124,9 @@ static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
         return stmt;
     }
     rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle,
-                         st->sql[db->dialect], NULL, &stmt);
+                         st->sql[db->dialect] ? st->sql[db->dialect]
+                                              : st->sql[MI_DIALECT_SQLITE3],
+                         NULL, &stmt);
     if (rc != 0) {
         note_error(db, pool, rc);
         return NULL;

@@ -20,7 +20,8 @@ typedef enum {
     MI_DIALECT_COUNT
 } mi_dialect_e;
 
-/* A statement: a cache key and its SQL, one text per dialect. */
+/* A statement: a cache key and its SQL, one text per dialect; NULL for
+ * PostgreSQL where the SQLite text serves both. */
 typedef struct {
     const char *name;
     const char *sql[MI_DIALECT_COUNT];

@@ -14,7 +14,7 @@ static const mi_stmt_t create_table = { "mi_migrations_create", {
 
 static const mi_stmt_t current_version = { "mi_migrations_current", {
     "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations" } };
+    NULL } };
 
 static const mi_stmt_t table_exists = { "mi_migrations_exists", {
     "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' "

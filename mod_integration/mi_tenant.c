@@ -10,7 +10,7 @@ static const mi_stmt_t org_insert = { "mi_org_insert", {
 
 static const mi_stmt_t org_exists = { "mi_org_exists", {
     "SELECT id FROM organizations WHERE id = %s",
-    "SELECT id FROM organizations WHERE id = %s" } };
+    NULL } };
 
 static const mi_stmt_t integration_insert = { "mi_integration_insert", {
     "INSERT INTO integrations (id, organization_id, name, status, "
@@ -20,7 +20,7 @@ static const mi_stmt_t integration_insert = { "mi_integration_insert", {
 
 static const mi_stmt_t integration_status = { "mi_integration_status", {
     "UPDATE integrations SET status = %s WHERE id = %s",
-    "UPDATE integrations SET status = %s WHERE id = %s" } };
+    NULL } };
 
 mi_result_e mi_org_create(mi_db_t *db, apr_pool_t *pool, const char *name,
                           const char **id)

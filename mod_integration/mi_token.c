@@ -17,9 +17,7 @@ static const mi_stmt_t lookup_stmt = { "mi_token_lookup", {
     "SELECT t.id, t.token_hash, t.scopes, t.expires_at, t.revoked, "
     "t.last_used_at, i.id, i.status, i.organization_id FROM tokens t "
     "JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = %s",
-    "SELECT t.id, t.token_hash, t.scopes, t.expires_at, t.revoked, "
-    "t.last_used_at, i.id, i.status, i.organization_id FROM tokens t "
-    "JOIN integrations i ON i.id = t.integration_id WHERE t.token_hash = %s" } };
+    NULL } };
 
 static const mi_stmt_t touch_stmt = { "mi_token_touch", {
     "UPDATE tokens SET last_used_at = %s WHERE id = %s",
@@ -36,16 +34,15 @@ static const mi_stmt_t insert_stmt = { "mi_token_insert", {
 static const mi_stmt_t list_stmt = { "mi_token_list", {
     "SELECT id, name, prefix, scopes, expires_at, revoked, created_at, "
     "last_used_at FROM tokens WHERE integration_id = %s ORDER BY created_at, id",
-    "SELECT id, name, prefix, scopes, expires_at, revoked, created_at, "
-    "last_used_at FROM tokens WHERE integration_id = %s ORDER BY created_at, id" } };
+    NULL } };
 
 static const mi_stmt_t revoke_stmt = { "mi_token_revoke", {
     "UPDATE tokens SET revoked = 1 WHERE id = %s OR token_hash = %s",
-    "UPDATE tokens SET revoked = 1 WHERE id = %s OR token_hash = %s" } };
+    NULL } };
 
 static const mi_stmt_t integration_exists = { "mi_token_integration", {
     "SELECT id FROM integrations WHERE id = %s",
-    "SELECT id FROM integrations WHERE id = %s" } };
+    NULL } };
 
 int mi_token_well_formed(const char *s)
 {
