@@ -11,6 +11,7 @@
 #include <apr_general.h>
 #include "mi_common.h"
 #include "mi_db.h"
+#include "mi_dds.h"
 #include "mi_json.h"
 #include "mi_migrate.h"
 #include "mi_tenant.h"
@@ -33,6 +34,10 @@ static const char usage_text[] =
 "               [--expires DATE_OR_DATETIME] prints the raw token\n"
 "  token list --integration INT [--json]\n"
 "  token revoke ID_OR_RAW_TOKEN\n"
+"  dds set-status --org ORG BATCH_EXTERNAL_ID STATUS\n"
+"                                            DRAFT, SUBMITTED, APPROVED or\n"
+"                                            REJECTED; creates the first DDS\n"
+"                                            if none; prints the DDS number\n"
 "\n"
 "  --scopes all grants every scope.\n";
 
@@ -303,6 +308,39 @@ static int cmd_token(admin_t *a)
     return usage("expected: token create|list|revoke");
 }
 
+static int cmd_dds(admin_t *a)
+{
+    const char *org = option(a, "--org"), *previous, *number;
+    apr_array_header_t *pos = positionals(a, 2);
+    const char *batch, *status;
+    mi_result_e rc;
+
+    if (a->argc < 2 || strcmp(a->argv[1], "set-status") || !org
+        || pos->nelts != 2) {
+        return usage("expected: dds set-status --org ORG BATCH_EXTERNAL_ID "
+                     "STATUS");
+    }
+    batch = APR_ARRAY_IDX(pos, 0, const char *);
+    status = APR_ARRAY_IDX(pos, 1, const char *);
+    if (!mi_dds_status_valid(status)) {
+        return usage(apr_psprintf(a->pool, "unknown DDS status \"%s\" (use "
+                                  "DRAFT, SUBMITTED, APPROVED or REJECTED)",
+                                  status));
+    }
+    rc = mi_dds_set_status(a->db, a->pool, org, batch, status, &previous,
+                           &number);
+    if (rc == MI_ERR_NOT_FOUND) {
+        return fail("no such batch in that organization", batch);
+    }
+    if (rc != MI_OK) {
+        return db_fail(a, "cannot change the DDS status");
+    }
+    printf("%s\n", number);
+    fprintf(stderr, "%s: %s -> %s\n", number, previous ? previous : "(new)",
+            status);
+    return 0;
+}
+
 typedef struct {
     const char *name;
     int (*run)(admin_t *a);
@@ -314,6 +352,7 @@ static const command_t commands[] = {
     { "org", cmd_org, 1 },
     { "integration", cmd_integration, 1 },
     { "token", cmd_token, 1 },
+    { "dds", cmd_dds, 1 },
 };
 
 int main(int argc, const char *const argv[])

@@ -106,14 +106,20 @@ int mi_api_delete(mi_req_t *req)
                       external_id)));
     case MI_ERR_NOT_FOUND:
         return not_found(req, external_id);
+    case MI_ERR_CONFLICT:
+        return mi_http_error(req->r, HTTP_CONFLICT, "CONFLICT",
+                             mi_text_fill(req->r->pool,
+                                          req->res->delete_refusal,
+                                          external_id));
     default:
         return mi_http_unavailable(req);
     }
 }
 
 /* Content type, size, JSON syntax and the body's shape, in the order of
- * API.md section 1. Returns the records array, or NULL when it answered. */
-static json_t *read_records(mi_req_t *req)
+ * API.md section 1. Returns the records array (and the autoCreateDDS flag),
+ * or NULL when it answered. */
+static json_t *read_records(mi_req_t *req, int *auto_dds)
 {
     request_rec *r = req->r;
     const char *key = req->res->plural;
@@ -156,6 +162,16 @@ static json_t *read_records(mi_req_t *req)
                       "Request body must be a JSON object");
         return NULL;
     }
+    *auto_dds = 0;
+    if (req->res->has_dds) {
+        json_t *flag = json_object_get(body, "autoCreateDDS");
+
+        if (flag && !json_is_boolean(flag)) {
+            validation_error(r, "autoCreateDDS must be a boolean");
+            return NULL;
+        }
+        *auto_dds = json_is_true(flag);
+    }
     records = json_object_get(body, key);
     if (!json_is_array(records)) {
         validation_error(r, apr_psprintf(r->pool, "%s must be an array",
@@ -175,7 +191,8 @@ static json_t *read_records(mi_req_t *req)
 
 int mi_api_upsert(mi_req_t *req)
 {
-    json_t *records = read_records(req), *response;
+    int auto_dds;
+    json_t *records = read_records(req, &auto_dds), *response;
     mi_db_t *db;
 
     if (!records) {
@@ -183,7 +200,7 @@ int mi_api_upsert(mi_req_t *req)
     }
     if (!(db = mi_req_db(req))
         || mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                         &response) != APR_SUCCESS) {
+                         auto_dds, &response) != APR_SUCCESS) {
         return mi_http_unavailable(req);
     }
     return mi_http_json(req->r, HTTP_OK, response);

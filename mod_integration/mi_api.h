@@ -11,4 +11,9 @@ int mi_api_upsert(mi_req_t *req);
 int mi_api_get(mi_req_t *req);
 int mi_api_delete(mi_req_t *req);
 
+/* mi_api_status.c */
+int mi_api_dds(mi_req_t *req);
+int mi_api_sync_status(mi_req_t *req);
+int mi_api_sync_logs(mi_req_t *req);
+
 #endif

@@ -41,3 +41,26 @@ apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
     *total = rows.nrows ? apr_atoi64(rows.rows[0][0]) : 0;
     return APR_SUCCESS;
 }
+
+static const mi_stmt_t all_stmt = { "mi_counts_all", {
+    "SELECT entity_type, total FROM record_counts WHERE organization_id = %s",
+    NULL } };
+
+apr_status_t mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           apr_hash_t **totals)
+{
+    mi_rows_t rows;
+    int i;
+
+    if (mi_db_select(db, pool, &all_stmt, &rows, 1, &org) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    *totals = apr_hash_make(pool);
+    for (i = 0; i < rows.nrows; i++) {
+        apr_int64_t *n = apr_palloc(pool, sizeof(*n));
+
+        *n = apr_atoi64(rows.rows[i][1]);
+        apr_hash_set(*totals, rows.rows[i][0], APR_HASH_KEY_STRING, n);
+    }
+    return APR_SUCCESS;
+}

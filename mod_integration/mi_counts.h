@@ -11,4 +11,8 @@ apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
 apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
                            const char *entity_type, apr_int64_t *total);
 
+/* Every type's total of the organization: entity type -> apr_int64_t *. */
+apr_status_t mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           apr_hash_t **totals);
+
 #endif

@@ -32,6 +32,7 @@ const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
     page->page = 1;
     page->limit = MI_PAGE_LIMIT_DEFAULT;
     page->since = -1;
+    page->ids = NULL;
     /* Pages past 1,000,000 have no use and would overflow the offset. */
     if ((v = apr_table_get(query, "page")) != NULL
         && !parse_positive(v, 1000000, &page->page)) {
@@ -117,32 +118,46 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
                             const mi_page_t *page, mi_jsonw_t *out)
 {
-    const char *args[4];
+    const char *args[5];
     mi_rows_t rows, count;
     apr_int64_t total;
     int i;
 
     args[0] = org;
     args[1] = mi_db_int(pool, page->since);
-    args[2] = apr_itoa(pool, page->limit);
-    args[3] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
-    if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args)
-            != APR_SUCCESS) {
-        return MI_ERR_DB;
+    if (page->ids) {
+        args[2] = page->ids;
+        args[3] = apr_itoa(pool, page->limit);
+        args[4] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
+        if (mi_db_select(db, pool, &res->sql.list_ids, &rows, 5, args)
+                != APR_SUCCESS
+            || mi_db_select(db, pool, &res->sql.count_ids, &count, 3, args)
+                   != APR_SUCCESS || count.nrows != 1) {
+            return MI_ERR_DB;
+        }
+        total = apr_atoi64(count.rows[0][0]);
     }
-    /* Without since, the total is kept by the writes (mi_counts). */
-    if (page->since < 0) {
-        if (mi_counts_get(db, pool, org, res->entity_type, &total)
+    else {
+        args[2] = apr_itoa(pool, page->limit);
+        args[3] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
+        if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args)
                 != APR_SUCCESS) {
             return MI_ERR_DB;
         }
-    }
-    else if (mi_db_select(db, pool, &res->sql.count, &count, 2, args)
-                 != APR_SUCCESS || count.nrows != 1) {
-        return MI_ERR_DB;
-    }
-    else {
-        total = apr_atoi64(count.rows[0][0]);
+        /* Without since, the total is kept by the writes (mi_counts). */
+        if (page->since < 0) {
+            if (mi_counts_get(db, pool, org, res->entity_type, &total)
+                    != APR_SUCCESS) {
+                return MI_ERR_DB;
+            }
+        }
+        else if (mi_db_select(db, pool, &res->sql.count, &count, 2, args)
+                     != APR_SUCCESS || count.nrows != 1) {
+            return MI_ERR_DB;
+        }
+        else {
+            total = apr_atoi64(count.rows[0][0]);
+        }
     }
     mi_jsonw_lit(out, "{\"entities\":[");
     for (i = 0; i < rows.nrows; i++) {
@@ -192,6 +207,18 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return MI_ERR_DB;
+    }
+    /* The guard and the delete in one transaction: on refusal nothing
+     * changes. (A reference made concurrently still meets the foreign
+     * key.) */
+    if (mi_db_select(db, pool, &res->sql.guard, &rows, 2, args)
+            != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return MI_ERR_DB;
+    }
+    if (rows.nrows == 0 || strcmp(rows.rows[0][1], "0")) {
+        mi_db_rollback(db);
+        return rows.nrows == 0 ? MI_ERR_NOT_FOUND : MI_ERR_CONFLICT;
     }
     if (mi_db_select(db, pool, &res->sql.remove, &rows, 2, args)
             != APR_SUCCESS) {

@@ -11,6 +11,7 @@ typedef struct {
     int page;               /* 1-based */
     int limit;              /* 1..MI_PAGE_LIMIT_MAX */
     apr_int64_t since;      /* only lastSyncedAt > since; -1 for all */
+    const char *ids;        /* JSON array of externalIds to keep, or NULL */
 } mi_page_t;
 
 /* Reads page, limit and since from a query string (already split into
@@ -28,7 +29,8 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const char *org,
                            const char *external_id, mi_jsonw_t *out);
 
-/* Deletes one record with its sync log row, in one transaction. */
+/* Deletes one record with its sync log row, in one transaction;
+ * MI_ERR_CONFLICT when the resource's delete guard refuses. */
 mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
                               const mi_resource_t *res,
                               const mi_caller_t *caller,

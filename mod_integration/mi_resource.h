@@ -18,7 +18,9 @@ typedef enum {
     MI_FIELD_DATE,          /* YYYY-MM-DD, a real calendar date */
     MI_FIELD_NUMBER,        /* finite, non-negative number */
     MI_FIELD_BOOLEAN,
-    MI_FIELD_STRING_ARRAY   /* at most MI_ARRAY_MAX_ITEMS strings of max */
+    MI_FIELD_STRING_ARRAY,  /* at most MI_ARRAY_MAX_ITEMS strings of max */
+    MI_FIELD_REF            /* externalId of a record of resource ref; the
+                             * column holds that record's internal id */
 } mi_field_type_e;
 
 typedef struct {
@@ -28,6 +30,9 @@ typedef struct {
     apr_size_t max;         /* characters of a string (or of each item) */
     const char *required;   /* message when missing or empty; NULL: optional */
     const char *alias;      /* another name accepted in requests, or NULL */
+    const char *ref;        /* MI_FIELD_REF: plural of the resource named */
+    const char *missing;    /* MI_FIELD_REF: message when it is not found,
+                             * with %s for the externalId */
 } mi_field_t;
 
 /* The statements of one resource, generated from its fields at start-up. */
@@ -38,6 +43,11 @@ typedef struct {
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */
     mi_stmt_t remove;       /* (org, external_id) -> id */
+    mi_stmt_t guard;        /* (org, external_id) -> id, refused (0/1) */
+    mi_stmt_t resolve;      /* (org, JSON array of external_ids) -> ext, id */
+    mi_stmt_t list_ids;     /* list, limited to a JSON array of external_ids:
+                             * (org, since, ids, limit, offset) */
+    mi_stmt_t count_ids;    /* (org, since, ids) -> count */
 } mi_resource_sql_t;
 
 typedef struct {
@@ -48,6 +58,9 @@ typedef struct {
     const mi_field_t *fields;
     int nfields;
     int name_field;             /* index of the field listed as "name" */
+    int has_dds;                /* creates DDS drafts (autoCreateDDS) */
+    const char *delete_guard;   /* SQL over "t" that refuses a delete */
+    const char *delete_refusal; /* the 409 message, %s the externalId */
     mi_resource_sql_t sql;      /* filled once by mi_resources_init */
 } mi_resource_t;
 
@@ -68,6 +81,9 @@ void mi_resources_init(apr_pool_t *pool);
 
 /* The resource with this plural name, or NULL. */
 const mi_resource_t *mi_resource_find(const char *plural);
+
+/* The resource with this entity type (SUPPLIER, ...), or NULL. */
+const mi_resource_t *mi_resource_of_type(const char *entity_type);
 
 /* Every resource, NULL-terminated. */
 extern const mi_resource_t *const mi_resources[];

@@ -23,6 +23,8 @@ static const char *element_value(apr_pool_t *p, mi_dialect_e d,
         return apr_psprintf(p, "CAST(v->>'%s' AS boolean)", key);
     case MI_FIELD_NUMBER:
         return apr_psprintf(p, "CAST(v->>'%s' AS double precision)", key);
+    case MI_FIELD_DATE:
+        return apr_psprintf(p, "CAST(v->>'%s' AS date)", key);
     default:
         return apr_psprintf(p, "(v->>'%s')", key);
     }
@@ -67,14 +69,25 @@ static const char *int_param(mi_dialect_e d)
     return d == MI_DIALECT_SQLITE3 ? "%s" : "CAST(%s AS BIGINT)";
 }
 
+/* The columns a record is read with (mi_records): the fixed ones, then one
+ * per field; a reference shows the externalId of the record it names. */
 static const char *select_columns(apr_pool_t *p, const mi_resource_t *res)
 {
-    const char *cols = "id, external_id, sync_status, last_synced_at, "
-                       "created_at, updated_at";
+    const char *cols = "t.id, t.external_id, t.sync_status, "
+                       "t.last_synced_at, t.created_at, t.updated_at";
     int i;
 
     for (i = 0; i < res->nfields; i++) {
-        cols = apr_pstrcat(p, cols, ", ", res->fields[i].column, NULL);
+        const mi_field_t *f = &res->fields[i];
+
+        if (f->type == MI_FIELD_REF) {
+            cols = apr_psprintf(p, "%s, (SELECT x.external_id FROM %s x "
+                                "WHERE x.id = t.%s)", cols,
+                                mi_resource_find(f->ref)->table, f->column);
+        }
+        else {
+            cols = apr_pstrcat(p, cols, ", t.", f->column, NULL);
+        }
     }
     return cols;
 }
@@ -134,27 +147,44 @@ static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
         d == MI_DIALECT_SQLITE3 ? "external_id, id" : "t.external_id, t.id");
 }
 
-/* One page of records. On PostgreSQL the page is found in the index alone,
- * (organization_id, last_synced_at, id), however deep the offset, and only
- * its rows are read from the table; SQLite walks its covering index quickly
- * enough, and the extra lookups by id would cost it more than they save. */
+/* The external_ids of a JSON array parameter, as a subquery. */
+static const char *ids_param(mi_dialect_e d)
+{
+    return d == MI_DIALECT_SQLITE3
+        ? "(SELECT value FROM json_each(%s))"
+        : "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))";
+}
+
+/* One page of records, optionally only those of a list of external_ids.
+ * On PostgreSQL the page is found in the index alone, (organization_id,
+ * last_synced_at, id), however deep the offset, and only its rows are read
+ * from the table; SQLite walks its covering index quickly enough, and the
+ * extra lookups by id would cost it more than they save. */
 static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
-                            mi_dialect_e d, const char *cols)
+                            mi_dialect_e d, const char *cols, int by_ids)
 {
     const char *ip = int_param(d);
+    const char *ids = by_ids
+        ? apr_pstrcat(p, " AND external_id IN ", ids_param(d), NULL) : "";
 
     if (d == MI_DIALECT_SQLITE3) {
         return apr_psprintf(p,
-            "SELECT %s FROM %s WHERE organization_id = %%s "
-            "AND last_synced_at > %s ORDER BY last_synced_at, id "
-            "LIMIT %s OFFSET %s", cols, res->table, ip, ip, ip);
+            "SELECT %s FROM %s AS t WHERE organization_id = %%s "
+            "AND last_synced_at > %s%s ORDER BY last_synced_at, id "
+            "LIMIT %s OFFSET %s", cols, res->table, ip, ids, ip, ip);
     }
     return apr_psprintf(p,
-        "SELECT %s FROM %s WHERE id IN (SELECT id FROM %s "
-        "WHERE organization_id = %%s AND last_synced_at > %s "
+        "SELECT %s FROM %s AS t WHERE t.id IN (SELECT id FROM %s "
+        "WHERE organization_id = %%s AND last_synced_at > %s%s "
         "ORDER BY last_synced_at, id LIMIT %s OFFSET %s) "
-        "ORDER BY last_synced_at, id", cols, res->table, res->table, ip, ip,
-        ip);
+        "ORDER BY t.last_synced_at, t.id", cols, res->table, res->table, ip,
+        ids, ip, ip);
+}
+
+static void name_stmt(apr_pool_t *p, mi_stmt_t *st, const mi_resource_t *res,
+                      const char *what)
+{
+    st->name = apr_pstrcat(p, "mi_", res->plural, "_", what, NULL);
 }
 
 void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
@@ -163,26 +193,43 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     const char *cols = select_columns(p, res);
     int d;
 
-    sql->insert.name = apr_pstrcat(p, "mi_", res->plural, "_insert", NULL);
-    sql->update.name = apr_pstrcat(p, "mi_", res->plural, "_update", NULL);
-    sql->list.name = apr_pstrcat(p, "mi_", res->plural, "_list", NULL);
-    sql->count.name = apr_pstrcat(p, "mi_", res->plural, "_count", NULL);
-    sql->get.name = apr_pstrcat(p, "mi_", res->plural, "_get", NULL);
-    sql->remove.name = apr_pstrcat(p, "mi_", res->plural, "_remove", NULL);
+    name_stmt(p, &sql->insert, res, "insert");
+    name_stmt(p, &sql->update, res, "update");
+    name_stmt(p, &sql->list, res, "list");
+    name_stmt(p, &sql->count, res, "count");
+    name_stmt(p, &sql->get, res, "get");
+    name_stmt(p, &sql->remove, res, "remove");
+    name_stmt(p, &sql->guard, res, "guard");
+    name_stmt(p, &sql->resolve, res, "resolve");
+    name_stmt(p, &sql->list_ids, res, "list_ids");
+    name_stmt(p, &sql->count_ids, res, "count_ids");
     for (d = 0; d < MI_DIALECT_COUNT; d++) {
-        const char *ip = int_param((mi_dialect_e)d);
+        mi_dialect_e dl = (mi_dialect_e)d;
+        const char *ip = int_param(dl);
 
-        sql->insert.sql[d] = insert_sql(p, res, (mi_dialect_e)d);
-        sql->update.sql[d] = update_sql(p, res, (mi_dialect_e)d);
-        sql->list.sql[d] = list_sql(p, res, (mi_dialect_e)d, cols);
+        sql->insert.sql[d] = insert_sql(p, res, dl);
+        sql->update.sql[d] = update_sql(p, res, dl);
+        sql->list.sql[d] = list_sql(p, res, dl, cols, 0);
+        sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1);
         sql->count.sql[d] = apr_psprintf(p,
             "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
             "AND last_synced_at > %s", res->table, ip);
+        sql->count_ids.sql[d] = apr_psprintf(p,
+            "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
+            "AND last_synced_at > %s AND external_id IN %s", res->table, ip,
+            ids_param(dl));
         sql->get.sql[d] = apr_psprintf(p,
-            "SELECT %s FROM %s WHERE organization_id = %%s "
-            "AND external_id = %%s", cols, res->table);
+            "SELECT %s FROM %s AS t WHERE t.organization_id = %%s "
+            "AND t.external_id = %%s", cols, res->table);
+        sql->guard.sql[d] = apr_psprintf(p,
+            "SELECT t.id, CASE WHEN %s THEN 1 ELSE 0 END FROM %s AS t "
+            "WHERE t.organization_id = %%s AND t.external_id = %%s",
+            res->delete_guard ? res->delete_guard : "1 = 0", res->table);
         sql->remove.sql[d] = apr_psprintf(p,
             "DELETE FROM %s WHERE organization_id = %%s "
             "AND external_id = %%s RETURNING id", res->table);
+        sql->resolve.sql[d] = apr_psprintf(p,
+            "SELECT external_id, id FROM %s WHERE organization_id = %%s "
+            "AND external_id IN %s", res->table, ids_param(dl));
     }
 }

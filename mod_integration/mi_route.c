@@ -14,6 +14,28 @@ static const mi_route_t routes[] = {
       "suppliers" },
     { "/suppliers/*", M_DELETE, "integration:suppliers:write", mi_api_delete,
       "suppliers" },
+
+    { "/products", M_GET, "integration:products:read", mi_api_list,
+      "products" },
+    { "/products", M_POST, "integration:products:write", mi_api_upsert,
+      "products" },
+    { "/products/*", M_GET, "integration:products:read", mi_api_get,
+      "products" },
+    { "/products/*", M_DELETE, "integration:products:write", mi_api_delete,
+      "products" },
+
+    { "/batches", M_GET, "integration:batches:read", mi_api_list, "batches" },
+    { "/batches", M_POST, "integration:batches:write", mi_api_upsert,
+      "batches" },
+    { "/batches/*", M_GET, "integration:batches:read", mi_api_get,
+      "batches" },
+    { "/batches/*", M_DELETE, "integration:batches:write", mi_api_delete,
+      "batches" },
+
+    { "/dds/*", M_GET, "integration:dds:read", mi_api_dds, NULL },
+    { "/sync-status", M_GET, "integration:sync:read", mi_api_sync_status,
+      NULL },
+    { "/sync-logs", M_GET, "integration:sync:read", mi_api_sync_logs, NULL },
 };
 
 /* httpd's ap_method_name_of may answer HEAD for M_GET. */

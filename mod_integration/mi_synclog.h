@@ -4,6 +4,7 @@
 #define MI_SYNCLOG_H
 
 #include "mi_db.h"
+#include "mi_json.h"
 
 typedef struct {
     const char *organization_id;
@@ -24,5 +25,14 @@ const char *mi_synclog_status(const mi_synclog_t *log);
 
 apr_status_t mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
                               const mi_synclog_t *log);
+
+/* 1 for SUCCESS, PARTIAL, ERROR, IN_PROGRESS. */
+int mi_synclog_status_valid(const char *status);
+
+/* The 200 body of GET /sync-logs: newest first; entity_type and status
+ * filter when not NULL. */
+mi_result_e mi_synclog_list(mi_db_t *db, apr_pool_t *pool, const char *org,
+                            const char *entity_type, const char *status,
+                            int page, int limit, json_t **body);
 
 #endif

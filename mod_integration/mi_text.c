@@ -122,3 +122,14 @@ char *mi_url_decode(apr_pool_t *pool, const char *s)
     *o = '\0';
     return out;
 }
+
+char *mi_text_fill(apr_pool_t *pool, const char *template, const char *value)
+{
+    const char *at = strstr(template, "%s");
+
+    if (!at) {
+        return apr_pstrdup(pool, template);
+    }
+    return apr_pstrcat(pool, apr_pstrndup(pool, template, at - template),
+                       value, at + 2, NULL);
+}

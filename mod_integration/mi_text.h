@@ -22,4 +22,7 @@ apr_size_t mi_utf8_length(const char *s, apr_size_t len);
  * escaped NUL. */
 char *mi_url_decode(apr_pool_t *pool, const char *s);
 
+/* template with its one "%s" replaced by value (messages kept as data). */
+char *mi_text_fill(apr_pool_t *pool, const char *template, const char *value);
+
 #endif

@@ -1,11 +1,15 @@
 /* mi_upsert.c: one bulk upsert engine for every resource.
  *
- * Round trips per request, whatever the number of records: INSERT of all
- * valid records (new ones are created, known ones left alone), UPDATE of
- * the ones the INSERT did not create, INSERT of the sync log row.
+ * Round trips per request, whatever the number of records: one query per
+ * reference field (resolve the externalIds named), INSERT of all valid
+ * records (new ones are created, known ones left alone), UPDATE of the ones
+ * the INSERT did not create, then the DDS drafts (batches), the record
+ * counts and the sync log row -- all in one transaction.
  */
+#include <string.h>
 #include "mi_upsert.h"
 #include "mi_counts.h"
+#include "mi_dds.h"
 #include "mi_synclog.h"
 #include "mi_text.h"
 #include "mi_time.h"
@@ -15,25 +19,140 @@ typedef struct {
     const char *external_id;
     const char *error;      /* NULL when valid */
     const char *id;         /* internal id once written */
-    const char *status;     /* CREATED, UPDATED, ERROR */
+    const char *status;     /* CREATED, UPDATED */
     json_t *row;            /* normalised row for the database */
 } item_t;
 
-/* Runs one of the two write statements over rows and marks the items it
- * returned with status. */
-static apr_status_t write_rows(mi_db_t *db, apr_pool_t *pool,
-                               const mi_stmt_t *st, int nargs,
-                               const char *const *args, apr_hash_t *by_external_id, const char *status,
+typedef struct {
+    apr_pool_t *pool;
+    mi_db_t *db;
+    const mi_resource_t *res;
+    const mi_caller_t *caller;
+    item_t *items;
+    size_t n;
+    apr_hash_t *by_external_id;
+    mi_synclog_t log;
+    const char *now;
+} upsert_t;
+
+static void fail_item(upsert_t *u, item_t *it, const char *error)
+{
+    it->error = error;
+    u->log.errors++;
+}
+
+/* Every record checked on its own, then for a repeated externalId. */
+static void validate_all(upsert_t *u, json_t *records)
+{
+    size_t i;
+
+    for (i = 0; i < u->n; i++) {
+        item_t *it = &u->items[i];
+        const char *err = mi_validate_record(u->pool, u->res,
+                                             json_array_get(records, i),
+                                             &it->row, &it->external_id);
+
+        if (it->external_id[0]) {
+            if (apr_hash_get(u->by_external_id, it->external_id,
+                             APR_HASH_KEY_STRING)) {
+                err = apr_psprintf(u->pool, "Duplicate externalId \"%s\" in "
+                                   "request", it->external_id);
+            }
+            else {
+                apr_hash_set(u->by_external_id, it->external_id,
+                             APR_HASH_KEY_STRING, it);
+            }
+        }
+        if (err) {
+            fail_item(u, it, err);
+            continue;
+        }
+        json_object_set_new(it->row, "id",
+                            json_string(mi_id_new(u->pool, "c")));
+    }
+}
+
+/* Replaces the externalIds that reference field f names by the internal ids
+ * of those records: one query for the whole request. A record naming one
+ * that does not exist fails with the field's message. */
+static apr_status_t resolve_field(upsert_t *u, const mi_field_t *f)
+{
+    const mi_resource_t *target = mi_resource_find(f->ref);
+    json_t *names = mi_json_own(u->pool, json_array());
+    apr_hash_t *ids = apr_hash_make(u->pool);
+    const char *args[2];
+    mi_rows_t rows;
+    size_t i;
+    int r;
+
+    for (i = 0; i < u->n; i++) {
+        json_t *v = u->items[i].error ? NULL
+                        : json_object_get(u->items[i].row, f->column);
+
+        if (json_is_string(v)) {
+            json_array_append(names, v);
+        }
+    }
+    if (json_array_size(names) == 0) {
+        return APR_SUCCESS;
+    }
+    args[0] = u->caller->organization_id;
+    args[1] = mi_json_dump(u->pool, names);
+    if (mi_db_select(u->db, u->pool, &target->sql.resolve, &rows, 2, args)
+            != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (r = 0; r < rows.nrows; r++) {
+        apr_hash_set(ids, rows.rows[r][0], APR_HASH_KEY_STRING,
+                     rows.rows[r][1]);
+    }
+    for (i = 0; i < u->n; i++) {
+        item_t *it = &u->items[i];
+        json_t *v = it->error ? NULL : json_object_get(it->row, f->column);
+        const char *id;
+
+        if (!json_is_string(v)) {
+            continue;
+        }
+        id = apr_hash_get(ids, json_string_value(v), APR_HASH_KEY_STRING);
+        if (id) {
+            json_object_set_new(it->row, f->column, json_string(id));
+        }
+        else {
+            fail_item(u, it, mi_text_fill(u->pool, f->missing,
+                                          json_string_value(v)));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The rows still to write, as the JSON parameter of the statements. */
+static const char *pending_rows(upsert_t *u)
+{
+    json_t *rows = mi_json_own(u->pool, json_array());
+    size_t i;
+
+    for (i = 0; i < u->n; i++) {
+        if (!u->items[i].error && !u->items[i].status) {
+            json_array_append(rows, u->items[i].row);
+        }
+    }
+    return json_array_size(rows) ? mi_json_dump(u->pool, rows) : NULL;
+}
+
+/* Runs one of the two write statements and marks the items it returned. */
+static apr_status_t write_rows(upsert_t *u, const mi_stmt_t *st, int nargs,
+                               const char *const *args, const char *status,
                                int *count)
 {
     mi_rows_t out;
     int i;
 
-    if (mi_db_select(db, pool, st, &out, nargs, args) != APR_SUCCESS) {
+    if (mi_db_select(u->db, u->pool, st, &out, nargs, args) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     for (i = 0; i < out.nrows; i++) {
-        item_t *it = apr_hash_get(by_external_id, out.rows[i][0],
+        item_t *it = apr_hash_get(u->by_external_id, out.rows[i][0],
                                   APR_HASH_KEY_STRING);
 
         if (it && !it->status) {
@@ -45,14 +164,73 @@ static apr_status_t write_rows(mi_db_t *db, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-static json_t *response_of(const item_t *items, size_t n, int created,
-                           int updated)
+static apr_status_t write_all(upsert_t *u)
 {
-    json_t *errors = json_array(), *records = json_array();
+    const char *org = u->caller->organization_id, *rows, *args[6];
+    size_t i;
+    int f;
+
+    for (f = 0; f < u->res->nfields; f++) {
+        if (u->res->fields[f].type == MI_FIELD_REF
+            && resolve_field(u, &u->res->fields[f]) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    if ((rows = pending_rows(u)) != NULL) {
+        args[0] = rows;
+        args[1] = args[5] = org;
+        args[2] = args[3] = args[4] = u->now;
+        if (write_rows(u, &u->res->sql.insert, 6, args, "CREATED",
+                       &u->log.created) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    if ((rows = pending_rows(u)) != NULL) {
+        args[0] = rows;
+        args[1] = args[2] = u->now;
+        args[3] = org;
+        if (write_rows(u, &u->res->sql.update, 4, args, "UPDATED",
+                       &u->log.updated) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+    for (i = 0; i < u->n; i++) {
+        /* Neither created nor updated: deleted by a concurrent request
+         * between the two statements. Nothing of it was written. */
+        if (!u->items[i].error && !u->items[i].status) {
+            fail_item(u, &u->items[i], "Record was deleted concurrently; "
+                                       "retry");
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* DDS drafts for the batches this request created. */
+static apr_status_t create_dds(upsert_t *u, json_t *dds_created)
+{
+    apr_array_header_t *batches = apr_array_make(u->pool, 16,
+                                                 sizeof(mi_dds_batch_t));
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        const item_t *it = &items[i];
+    for (i = 0; i < u->n; i++) {
+        if (u->items[i].status && !strcmp(u->items[i].status, "CREATED")) {
+            mi_dds_batch_t *b = apr_array_push(batches);
+
+            b->batch_id = u->items[i].id;
+            b->external_id = u->items[i].external_id;
+        }
+    }
+    return mi_dds_create_drafts(u->db, u->pool, u->caller->organization_id,
+                                batches, dds_created);
+}
+
+static json_t *response_of(upsert_t *u, json_t *dds_created)
+{
+    json_t *errors = json_array(), *records = json_array(), *body;
+    size_t i;
+
+    for (i = 0; i < u->n; i++) {
+        const item_t *it = &u->items[i];
 
         if (it->error) {
             json_array_append_new(errors, json_pack("{s:s, s:s}",
@@ -63,102 +241,63 @@ static json_t *response_of(const item_t *items, size_t n, int created,
             it->error ? "" : it->id, "status", it->error ? "ERROR"
                                                          : it->status));
     }
-    return json_pack("{s:b, s:i, s:i, s:o, s:o}", "success", 1,
-                     "created", created, "updated", updated,
+    body = json_pack("{s:b, s:i, s:i, s:o, s:o}", "success", 1,
+                     "created", u->log.created, "updated", u->log.updated,
                      "errors", errors, "records", records);
+    if (dds_created) {
+        json_object_set(body, "ddsCreated", dds_created);
+    }
+    return mi_json_own(u->pool, body);
 }
 
 apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const mi_caller_t *caller,
-                           json_t *records, json_t **response)
+                           json_t *records, int auto_dds, json_t **response)
 {
-    size_t n = json_array_size(records), i;
-    item_t *items = apr_pcalloc(pool, (n ? n : 1) * sizeof(item_t));
-    apr_hash_t *by_external_id = apr_hash_make(pool);
-    json_t *valid = mi_json_own(pool, json_array());
-    json_t *pending = mi_json_own(pool, json_array());
-    mi_synclog_t log = { caller->organization_id, caller->integration_id,
-                         res->entity_type, "CREATE", 0, 0, 0, 0, NULL,
-                         mi_now_ms(), 0 };
-    const char *now, *args[6];
+    upsert_t u;
+    json_t *dds_created = res->has_dds ? mi_json_own(pool, json_array())
+                                       : NULL;
 
-    for (i = 0; i < n; i++) {
-        item_t *it = &items[i];
+    memset(&u, 0, sizeof(u));
+    u.pool = pool;
+    u.db = db;
+    u.res = res;
+    u.caller = caller;
+    u.n = json_array_size(records);
+    u.items = apr_pcalloc(pool, (u.n ? u.n : 1) * sizeof(item_t));
+    u.by_external_id = apr_hash_make(pool);
+    u.log.organization_id = caller->organization_id;
+    u.log.integration_id = caller->integration_id;
+    u.log.entity_type = res->entity_type;
+    u.log.action = "CREATE";
+    u.log.started_at = mi_now_ms();
 
-        it->error = mi_validate_record(pool, res, json_array_get(records, i),
-                                       &it->row, &it->external_id);
-        if (it->external_id[0]) {
-            if (apr_hash_get(by_external_id, it->external_id,
-                             APR_HASH_KEY_STRING)) {
-                it->error = apr_psprintf(pool,
-                    "Duplicate externalId \"%s\" in request", it->external_id);
-            }
-            else {
-                apr_hash_set(by_external_id, it->external_id,
-                             APR_HASH_KEY_STRING, it);
-            }
-        }
-        if (it->error) {
-            log.errors++;
-            continue;
-        }
-        json_object_set_new(it->row, "id", json_string(mi_id_new(pool, "c")));
-        json_array_append(valid, it->row);
-    }
-
-    now = mi_db_int(pool, mi_now_ms());
+    validate_all(&u, records);
+    u.now = mi_db_int(pool, mi_now_ms());
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    if (json_array_size(valid) > 0) {
-        args[0] = mi_json_dump(pool, valid);
-        args[1] = args[5] = caller->organization_id;
-        args[2] = args[3] = args[4] = now;
-        if (write_rows(db, pool, &res->sql.insert, 6, args, by_external_id,
-                       "CREATED", &log.created) != APR_SUCCESS) {
-            mi_db_rollback(db);
-            return APR_EGENERAL;
-        }
-        for (i = 0; i < n; i++) {
-            if (!items[i].error && !items[i].status) {
-                json_array_append(pending, items[i].row);
-            }
-        }
+    if (write_all(&u) != APR_SUCCESS
+        || (auto_dds && dds_created
+            && create_dds(&u, dds_created) != APR_SUCCESS)) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
     }
-    if (json_array_size(pending) > 0) {
-        args[0] = mi_json_dump(pool, pending);
-        args[1] = args[2] = now;
-        args[3] = caller->organization_id;
-        if (write_rows(db, pool, &res->sql.update, 4, args, by_external_id,
-                       "UPDATED", &log.updated) != APR_SUCCESS) {
-            mi_db_rollback(db);
-            return APR_EGENERAL;
-        }
+    if (u.log.updated > 0) {
+        u.log.action = "UPDATE";
     }
-    for (i = 0; i < n; i++) {
-        /* Neither created nor updated: deleted by a concurrent request
-         * between the two statements. Nothing of it was written. */
-        if (!items[i].error && !items[i].status) {
-            items[i].error = "Record was deleted concurrently; retry";
-            log.errors++;
-        }
+    if (u.log.errors > 0) {
+        u.log.error_message = apr_psprintf(pool, "%d of %d records failed",
+                                           u.log.errors, (int)u.n);
     }
-    if (log.updated > 0) {
-        log.action = "UPDATE";
-    }
-    if (log.errors > 0) {
-        log.error_message = apr_psprintf(pool, "%d of %d records failed",
-                                         log.errors, (int)n);
-    }
-    log.completed_at = mi_now_ms();
+    u.log.completed_at = mi_now_ms();
     if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
-                      log.created) != APR_SUCCESS
-        || mi_synclog_write(db, pool, &log) != APR_SUCCESS
+                      u.log.created) != APR_SUCCESS
+        || mi_synclog_write(db, pool, &u.log) != APR_SUCCESS
         || mi_db_commit(db) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
-    *response = mi_json_own(pool, response_of(items, n, log.created,
-                                              log.updated));
+    *response = response_of(&u, dds_created);
     return APR_SUCCESS;
 }

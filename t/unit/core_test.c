@@ -161,7 +161,7 @@ static void test_engines(apr_pool_t *p)
     const mi_resource_t *res = mi_resource_find("suppliers");
     mi_caller_t caller = { NULL, "int_test", "tok_test" };
     json_t *recs = NULL, *resp = NULL, *entity = NULL;
-    mi_page_t page = { 1, 50, -1 };
+    mi_page_t page = { 1, 50, -1, NULL };
     int applied = 0;
     const char *body;
 
@@ -184,7 +184,7 @@ static void test_engines(apr_pool_t *p)
     body = "[{\"externalId\":\"V1\",\"name\":\"One\",\"city\":\"Rio\"},"
            "{\"externalId\":\"V2\"},{\"externalId\":\"V1\",\"name\":\"x\"}]";
     mi_json_parse(p, body, strlen(body), &recs);
-    ok(mi_upsert_run(db, p, res, &caller, recs, &resp) == APR_SUCCESS,
+    ok(mi_upsert_run(db, p, res, &caller, recs, 0, &resp) == APR_SUCCESS,
        "upsert runs");
     ok(json_integer_value(json_object_get(resp, "created")) == 1,
        "one created");
@@ -209,7 +209,7 @@ static void test_engines(apr_pool_t *p)
     }
     body = "[{\"externalId\":\"V1\",\"name\":\"Uno\",\"city\":null}]";
     mi_json_parse(p, body, strlen(body), &recs);
-    ok(mi_upsert_run(db, p, res, &caller, recs, &resp) == APR_SUCCESS,
+    ok(mi_upsert_run(db, p, res, &caller, recs, 0, &resp) == APR_SUCCESS,
        "update runs");
     if (db->error) {
         printf("# %s\n", db->error);

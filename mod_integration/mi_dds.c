@@ -1,0 +1,265 @@
+/* mi_dds.c: Due Diligence Statements of batches. */
+#include <string.h>
+#include "mi_dds.h"
+#include "mi_text.h"
+#include "mi_time.h"
+
+static const char *const statuses[] = { "DRAFT", "SUBMITTED", "APPROVED",
+                                        "REJECTED", NULL };
+
+/* Reserves count numbers of the organization's sequence for year; returns
+ * the last one. The row lock serialises concurrent requests. */
+static const mi_stmt_t next_numbers = { "mi_dds_next_numbers", {
+    "INSERT INTO dds_sequences (organization_id, year, last_value) "
+    "VALUES (%s, %s, %s) ON CONFLICT (organization_id, year) DO UPDATE "
+    "SET last_value = dds_sequences.last_value + excluded.last_value "
+    "RETURNING last_value",
+    "INSERT INTO dds_sequences (organization_id, year, last_value) "
+    "VALUES (%s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)) "
+    "ON CONFLICT (organization_id, year) DO UPDATE "
+    "SET last_value = dds_sequences.last_value + excluded.last_value "
+    "RETURNING last_value" } };
+
+static const mi_stmt_t insert_dds = { "mi_dds_insert", {
+    "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
+    "submitted_at, created_at, updated_at) "
+    "SELECT json_extract(value, '$.id'), %s, json_extract(value, '$.batch'), "
+    "json_extract(value, '$.number'), json_extract(value, '$.status'), "
+    "json_extract(value, '$.submitted'), %s, %s FROM json_each(%s)",
+    "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
+    "submitted_at, created_at, updated_at) "
+    "SELECT v->>'id', %s, v->>'batch', v->>'number', v->>'status', "
+    "CAST(v->>'submitted' AS BIGINT), CAST(%s AS BIGINT), "
+    "CAST(%s AS BIGINT) FROM jsonb_array_elements(CAST(%s AS jsonb)) AS e(v)" } };
+
+static const mi_stmt_t batch_of = { "mi_dds_batch", {
+    "SELECT b.id, b.external_id, b.batch_number, p.id, p.name, p.hs_code, "
+    "s.id, s.name, s.country FROM batches b "
+    "JOIN products p ON p.id = b.product_id "
+    "LEFT JOIN suppliers s ON s.id = p.supplier_id "
+    "WHERE b.organization_id = %s AND b.external_id = %s",
+    NULL } };
+
+static const mi_stmt_t dds_of = { "mi_dds_of_batch", {
+    "SELECT id, status, dds_number, submitted_at, created_at FROM dds "
+    "WHERE batch_id = %s ORDER BY created_at DESC, dds_number DESC",
+    NULL } };
+
+static const mi_stmt_t update_status = { "mi_dds_update_status", {
+    "UPDATE dds SET status = %s, submitted_at = %s, updated_at = %s "
+    "WHERE id = %s",
+    "UPDATE dds SET status = %s, submitted_at = CAST(%s AS BIGINT), "
+    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+
+static const mi_stmt_t record_change = { "mi_dds_record_change", {
+    "INSERT INTO dds_status_changes (id, organization_id, dds_id, "
+    "batch_external_id, dds_number, previous_status, new_status, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+    "INSERT INTO dds_status_changes (id, organization_id, dds_id, "
+    "batch_external_id, dds_number, previous_status, new_status, created_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, CAST(%s AS BIGINT))" } };
+
+int mi_dds_status_valid(const char *status)
+{
+    int i;
+
+    for (i = 0; statuses[i]; i++) {
+        if (!strcmp(statuses[i], status)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Inserts one DDS per batch, numbered from the organization's sequence;
+ * ids and numbers go into out (may be NULL). */
+static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
+                                    const char *org,
+                                    const apr_array_header_t *batches,
+                                    const char *status, apr_int64_t now,
+                                    json_t *out)
+{
+    char year[MI_ISO_LEN + 1];
+    json_t *rows = mi_json_own(pool, json_array());
+    const char *args[4];
+    apr_int64_t last;
+    mi_rows_t r;
+    int i;
+
+    mi_time_iso_buf(year, now);
+    year[4] = '\0';
+    args[0] = org;
+    args[1] = year;
+    args[2] = apr_itoa(pool, batches->nelts);
+    if (mi_db_select(db, pool, &next_numbers, &r, 3, args) != APR_SUCCESS
+        || r.nrows != 1) {
+        return APR_EGENERAL;
+    }
+    last = apr_atoi64(r.rows[0][0]);
+    for (i = 0; i < batches->nelts; i++) {
+        const mi_dds_batch_t *b = &APR_ARRAY_IDX(batches, i, mi_dds_batch_t);
+        const char *id = mi_id_new(pool, "c");
+        const char *number = apr_psprintf(pool, "DDS-%s-%05" APR_INT64_T_FMT,
+            year, last - batches->nelts + 1 + i);
+        json_t *row = json_pack("{s:s, s:s, s:s, s:s}", "id", id,
+                                "batch", b->batch_id, "number", number,
+                                "status", status);
+
+        if (!strcmp(status, "SUBMITTED")) {
+            json_object_set_new(row, "submitted", json_integer(now));
+        }
+        json_array_append_new(rows, row);
+        if (out) {
+            json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}",
+                "batchExternalId", b->external_id, "ddsId", id,
+                "ddsNumber", number, "status", status));
+        }
+    }
+    args[0] = org;
+    args[1] = args[2] = mi_db_int(pool, now);
+    args[3] = mi_json_dump(pool, rows);
+    return mi_db_exec(db, pool, &insert_dds, NULL, 4, args);
+}
+
+apr_status_t mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
+                                  const char *org,
+                                  const apr_array_header_t *batches,
+                                  json_t *created)
+{
+    if (batches->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    return insert_numbered(db, pool, org, batches, "DRAFT", mi_now_ms(),
+                           created);
+}
+
+static json_t *time_or_null(apr_pool_t *pool, const char *ms)
+{
+    return ms ? json_string(mi_time_iso(pool, apr_atoi64(ms))) : json_null();
+}
+
+mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          const char *batch_external_id, json_t **body)
+{
+    const char *args[2] = { org, batch_external_id };
+    const char **b;
+    mi_rows_t batch, dds;
+    json_t *subs, *supplier = NULL;
+    int i;
+
+    if (mi_db_select(db, pool, &batch_of, &batch, 2, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (batch.nrows == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    b = batch.rows[0];
+    if (mi_db_select(db, pool, &dds_of, &dds, 1, &b[0]) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    subs = json_array();
+    for (i = 0; i < dds.nrows; i++) {
+        const char **d = dds.rows[i];
+
+        json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:o, s:o}",
+            "id", d[0], "status", d[1], "ddsNumber", d[2],
+            "submittedAt", time_or_null(pool, d[3]),
+            "createdAt", time_or_null(pool, d[4])));
+    }
+    if (b[6]) {
+        supplier = json_pack("{s:s, s:o, s:o}", "id", b[6],
+                             "name", mi_json_string_or_null(b[7]),
+                             "country", mi_json_string_or_null(b[8]));
+    }
+    *body = mi_json_own(pool, json_pack(
+        "{s:s, s:o, s:s, s:{s:s, s:o, s:o}, s:o, s:o, s:o, s:o}",
+        "batchExternalId", b[1],
+        "batchNumber", mi_json_string_or_null(b[2]),
+        "internalBatchId", b[0],
+        "product", "id", b[3], "name", mi_json_string_or_null(b[4]),
+        "hsCode", mi_json_string_or_null(b[5]),
+        "supplier", supplier ? supplier : json_null(),
+        "ddsNumber", dds.nrows ? json_string(dds.rows[0][2]) : json_null(),
+        "ddsStatus", dds.nrows ? json_string(dds.rows[0][1]) : json_null(),
+        "ddsSubmissions", subs));
+    return MI_OK;
+}
+
+mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
+                              const char *batch_external_id,
+                              const char *status, const char **previous,
+                              const char **dds_number)
+{
+    const char *args[8] = { org, batch_external_id };
+    apr_int64_t now = mi_now_ms();
+    mi_rows_t batch, dds;
+    const char *dds_id, *submitted;
+
+    *previous = NULL;
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (mi_db_select(db, pool, &batch_of, &batch, 2, args) != APR_SUCCESS
+        || (batch.nrows
+            && mi_db_select(db, pool, &dds_of, &dds, 1, &batch.rows[0][0])
+                   != APR_SUCCESS)) {
+        mi_db_rollback(db);
+        return MI_ERR_DB;
+    }
+    if (batch.nrows == 0) {
+        mi_db_rollback(db);
+        return MI_ERR_NOT_FOUND;
+    }
+    if (dds.nrows == 0) {
+        apr_array_header_t *one = apr_array_make(pool, 1,
+                                                 sizeof(mi_dds_batch_t));
+        json_t *made = mi_json_own(pool, json_array());
+        mi_dds_batch_t *b = apr_array_push(one);
+
+        b->batch_id = batch.rows[0][0];
+        b->external_id = batch_external_id;
+        if (insert_numbered(db, pool, org, one, status, now, made)
+                != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return MI_ERR_DB;
+        }
+        dds_id = json_string_value(json_object_get(json_array_get(made, 0),
+                                                   "ddsId"));
+        *dds_number = json_string_value(json_object_get(
+            json_array_get(made, 0), "ddsNumber"));
+    }
+    else {
+        dds_id = dds.rows[0][0];
+        *previous = dds.rows[0][1];
+        *dds_number = dds.rows[0][2];
+        submitted = dds.rows[0][3];
+        if (!strcmp(status, "SUBMITTED") && !submitted) {
+            submitted = mi_db_int(pool, now);
+        }
+        args[0] = status;
+        args[1] = submitted;
+        args[2] = mi_db_int(pool, now);
+        args[3] = dds_id;
+        if (mi_db_exec(db, pool, &update_status, NULL, 4, args)
+                != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return MI_ERR_DB;
+        }
+    }
+    if (!*previous || strcmp(*previous, status)) {
+        args[0] = mi_id_new(pool, "c");
+        args[1] = org;
+        args[2] = dds_id;
+        args[3] = batch_external_id;
+        args[4] = *dds_number;
+        args[5] = *previous;
+        args[6] = status;
+        args[7] = mi_db_int(pool, now);
+        if (mi_db_exec(db, pool, &record_change, NULL, 8, args)
+                != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return MI_ERR_DB;
+        }
+    }
+    return mi_db_commit(db) == APR_SUCCESS ? MI_OK : MI_ERR_DB;
+}
