@@ -1,7 +1,9 @@
 /* mi_api.c: the handlers of the route table, one set for every resource:
  * they turn HTTP into calls of the core engines and their results back
  * into HTTP. */
+#include <string.h>
 #include "mi_api.h"
+#include "mi_crypto.h"
 #include "mi_http.h"
 #include "mi_records.h"
 #include "mi_text.h"
@@ -119,12 +121,11 @@ int mi_api_delete(mi_req_t *req)
 /* Content type, size, JSON syntax and the body's shape, in the order of
  * API.md section 1. Returns the records array (and the autoCreateDDS flag),
  * or NULL when it answered. */
-static json_t *read_records(mi_req_t *req, int *auto_dds)
+static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
+                            apr_size_t *len)
 {
     request_rec *r = req->r;
     const char *key = req->res->plural;
-    char *buf;
-    apr_size_t len;
     json_t *body, *records;
     int rc;
 
@@ -133,7 +134,7 @@ static json_t *read_records(mi_req_t *req, int *auto_dds)
                       "Content-Type must be application/json");
         return NULL;
     }
-    rc = mi_http_read_body(r, req->conf->max_body, &buf, &len);
+    rc = mi_http_read_body(r, req->conf->max_body, buf, len);
     if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
         mi_http_error(r, rc, "PAYLOAD_TOO_LARGE", apr_psprintf(r->pool,
             "Request body exceeds the limit of %" APR_OFF_T_FMT " bytes",
@@ -145,14 +146,14 @@ static json_t *read_records(mi_req_t *req, int *auto_dds)
                       "The request body could not be read");
         return NULL;
     }
-    switch (mi_json_parse(r->pool, buf, len, &body)) {
+    switch (mi_json_parse(r->pool, *buf, *len, &body)) {
     case MI_JSON_OK:
         break;
     case MI_JSON_ENCODING:
         validation_error(r, "Request body must be valid UTF-8");
         return NULL;
     default:
-        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", len == 0
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", *len == 0
             ? "Request body is empty"
             : "Request body is not valid JSON (or has duplicate keys)");
         return NULL;
@@ -189,19 +190,82 @@ static json_t *read_records(mi_req_t *req, int *auto_dds)
     return records;
 }
 
+/* Idempotency-Key: NULL when the request may be processed (*idem set when
+ * it carries a key); otherwise it has been answered. */
+static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
+                                apr_size_t len, mi_idem_t **idem)
+{
+    request_rec *r = req->r;
+    const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
+    const char *body = NULL;
+    mi_idem_t *i;
+    int status = 0;
+
+    *idem = NULL;
+    if (!key) {
+        return 0;
+    }
+    if (!mi_idem_key_valid(key)) {
+        validation_error(r, "Idempotency-Key must be 1 to 255 printable "
+                            "ASCII characters");
+        return 1;
+    }
+    i = apr_pcalloc(r->pool, sizeof(*i));
+    i->organization_id = req->caller.organization_id;
+    i->key = key;
+    /* The same key for another endpoint is another request too. */
+    i->request_hash = mi_sha256_hex(r->pool,
+        apr_pstrcat(r->pool, r->method, " ", req->res->plural, "\n",
+                    apr_pstrmemdup(r->pool, buf, len), NULL),
+        strlen(r->method) + strlen(req->res->plural) + 2 + len);
+    switch (mi_idem_claim(db, r->pool, i, &status, &body)) {
+    case MI_IDEM_NEW:
+        *idem = i;
+        return 0;
+    case MI_IDEM_REPLAY:
+        apr_table_setn(r->headers_out, "Idempotent-Replayed", "true");
+        mi_http_json_text(r, status, body, strlen(body));
+        return 1;
+    case MI_IDEM_MISMATCH:
+        mi_http_error(r, HTTP_UNPROCESSABLE_ENTITY, "IDEMPOTENCY_KEY_REUSED",
+                      "This Idempotency-Key was used with a different "
+                      "request");
+        return 1;
+    case MI_IDEM_IN_USE:
+        mi_http_error(r, HTTP_CONFLICT, "IDEMPOTENCY_KEY_IN_USE",
+                      "A request with this Idempotency-Key is still running");
+        return 1;
+    default:
+        mi_http_unavailable(req);
+        return 1;
+    }
+}
+
 int mi_api_upsert(mi_req_t *req)
 {
     int auto_dds;
-    json_t *records = read_records(req, &auto_dds), *response;
+    char *buf;
+    apr_size_t len;
+    json_t *records = read_records(req, &auto_dds, &buf, &len);
+    const char *body;
+    mi_idem_t *idem;
     mi_db_t *db;
 
     if (!records) {
         return OK;
     }
-    if (!(db = mi_req_db(req))
-        || mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                         auto_dds, &response) != APR_SUCCESS) {
+    if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
-    return mi_http_json(req->r, HTTP_OK, response);
+    if (idempotency_answered(req, db, buf, len, &idem)) {
+        return OK;
+    }
+    if (mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
+                      auto_dds, idem, &body) != APR_SUCCESS) {
+        if (idem) {
+            mi_idem_release(db, req->r->pool, idem);
+        }
+        return mi_http_unavailable(req);
+    }
+    return mi_http_json_text(req->r, HTTP_OK, body, strlen(body));
 }

@@ -252,7 +252,8 @@ static json_t *response_of(upsert_t *u, json_t *dds_created)
 
 apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const mi_caller_t *caller,
-                           json_t *records, int auto_dds, json_t **response)
+                           json_t *records, int auto_dds,
+                           const mi_idem_t *idem, const char **body)
 {
     upsert_t u;
     json_t *dds_created = res->has_dds ? mi_json_own(pool, json_array())
@@ -291,13 +292,15 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                                            u.log.errors, (int)u.n);
     }
     u.log.completed_at = mi_now_ms();
+    *body = mi_json_dump(pool, response_of(&u, dds_created));
     if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
                       u.log.created) != APR_SUCCESS
         || mi_synclog_write(db, pool, &u.log) != APR_SUCCESS
+        || (idem && mi_idem_complete(db, pool, idem, 200, *body)
+                        != APR_SUCCESS)
         || mi_db_commit(db) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
-    *response = response_of(&u, dds_created);
     return APR_SUCCESS;
 }

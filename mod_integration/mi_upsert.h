@@ -2,16 +2,18 @@
 #ifndef MI_UPSERT_H
 #define MI_UPSERT_H
 
+#include "mi_idem.h"
 #include "mi_json.h"
 #include "mi_resource.h"
 
 /* Validates every record, then writes the valid ones, set-based, with the
  * request's sync log row, in one transaction. auto_dds (resources with
- * DDS): a DRAFT DDS for each record created. On success *response is the
- * 200 body. APR_EGENERAL means the database failed and nothing was
- * written. */
+ * DDS): a DRAFT DDS for each record created. On success *body is the
+ * 200 body, stored with the write for idem when it is not NULL.
+ * APR_EGENERAL means the database failed and nothing was written. */
 apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                            const mi_resource_t *res, const mi_caller_t *caller,
-                           json_t *records, int auto_dds, json_t **response);
+                           json_t *records, int auto_dds,
+                           const mi_idem_t *idem, const char **body);
 
 #endif

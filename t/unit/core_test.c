@@ -154,6 +154,17 @@ static mi_result_e get_record(mi_db_t *db, apr_pool_t *p,
     return rc;
 }
 
+/* Runs the upsert engine and parses the body it answers with. */
+static int upsert(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
+                  const mi_caller_t *caller, json_t *recs, json_t **resp)
+{
+    const char *text = NULL;
+
+    return mi_upsert_run(db, p, res, caller, recs, 0, NULL, &text)
+               == APR_SUCCESS
+           && mi_json_parse(p, text, strlen(text), resp) == MI_JSON_OK;
+}
+
 static void test_engines(apr_pool_t *p)
 {
     mi_db_t *db = NULL;
@@ -184,7 +195,7 @@ static void test_engines(apr_pool_t *p)
     body = "[{\"externalId\":\"V1\",\"name\":\"One\",\"city\":\"Rio\"},"
            "{\"externalId\":\"V2\"},{\"externalId\":\"V1\",\"name\":\"x\"}]";
     mi_json_parse(p, body, strlen(body), &recs);
-    ok(mi_upsert_run(db, p, res, &caller, recs, 0, &resp) == APR_SUCCESS,
+    ok(upsert(db, p, res, &caller, recs, &resp),
        "upsert runs");
     ok(json_integer_value(json_object_get(resp, "created")) == 1,
        "one created");
@@ -209,7 +220,7 @@ static void test_engines(apr_pool_t *p)
     }
     body = "[{\"externalId\":\"V1\",\"name\":\"Uno\",\"city\":null}]";
     mi_json_parse(p, body, strlen(body), &recs);
-    ok(mi_upsert_run(db, p, res, &caller, recs, 0, &resp) == APR_SUCCESS,
+    ok(upsert(db, p, res, &caller, recs, &resp),
        "update runs");
     if (db->error) {
         printf("# %s\n", db->error);
