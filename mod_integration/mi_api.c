@@ -25,6 +25,16 @@ int mi_api_health(mi_req_t *req)
                                     json_pack("{s:s}", "status", "ok")));
 }
 
+/* docs/openapi.json, embedded at build time (build/embed-file). */
+extern const char mi_openapi_json[];
+extern const apr_size_t mi_openapi_json_len;
+
+int mi_api_openapi(mi_req_t *req)
+{
+    return mi_http_json_text(req->r, HTTP_OK, mi_openapi_json,
+                             mi_openapi_json_len);
+}
+
 static int validation_error(request_rec *r, const char *message)
 {
     return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);

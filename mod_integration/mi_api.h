@@ -6,6 +6,7 @@
 #include "mi_httpd.h"
 
 int mi_api_health(mi_req_t *req);
+int mi_api_openapi(mi_req_t *req);
 int mi_api_list(mi_req_t *req);
 int mi_api_upsert(mi_req_t *req);
 int mi_api_get(mi_req_t *req);

@@ -5,6 +5,7 @@
 
 static const mi_route_t routes[] = {
     { "/health", M_GET, NULL, mi_api_health, NULL },
+    { "/openapi.json", M_GET, NULL, mi_api_openapi, NULL },
 
     { "/suppliers", M_GET, "integration:suppliers:read", mi_api_list,
       "suppliers" },
