@@ -5,7 +5,7 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 
-plan tests => 36, have_lwp;
+plan tests => 38, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -71,6 +71,11 @@ ok t_cmp(json_of(api(GET => '/sync-logs?status=MAYBE', token => $tok))->{error},
 my $o = tenant();
 ok t_cmp(json_of(api(GET => '/sync-logs', token => $o->{token}))->{total}, 0,
          "no other organization's logs");
+ok t_cmp(json_of(api(GET => '/sync-status', token => $o->{token}))
+         ->{suppliers}{total}, 0, "no other organization's counts");
+ok t_cmp(json_of(api(GET => '/sync-status?entityType=SUPPLIER&externalIds=S-1',
+                     token => $o->{token}))->{total}, 0,
+         "nor its records by externalId");
 my $ro = tenant(scopes => 'integration:suppliers:read');
 ok t_cmp(api(GET => '/sync-status', token => $ro->{token})->code, 403,
          'sync:read scope required');
