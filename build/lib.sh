@@ -61,10 +61,19 @@ pg_bin=""
 pg_dir=""
 pg_port=""
 
+# A port from $1 upwards that nothing listens on.
+free_port() {
+    local port=$1
+    while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        port=$((port + 1))
+    done
+    echo "$port"
+}
+
 pg_start() {
     pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
     pg_dir=$1
-    pg_port=$2
+    pg_port=$(free_port "$2")
     mkdir -p "$pg_dir"
     chown postgres "$pg_dir"
     say "starting a throwaway PostgreSQL on 127.0.0.1:$pg_port"
