@@ -61,7 +61,9 @@ pg_bin=""
 pg_dir=""
 pg_port=""
 
-# A port from $1 upwards that nothing listens on.
+# A port from $1 upwards that nothing listens on. Callers start below the
+# ephemeral range (32768-60999 here), where an outgoing connection may hold
+# the port.
 free_port() {
     local port=$1
     while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
