@@ -1,6 +1,7 @@
 /* mi_dds.c: Due Diligence Statements of batches. */
 #include <string.h>
 #include "mi_dds.h"
+#include "mi_outbox.h"
 #include "mi_text.h"
 #include "mi_time.h"
 
@@ -185,6 +186,31 @@ mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
     return MI_OK;
 }
 
+/* dds.status_changed on every change; dds.submitted and dds.approved on
+ * entering those states. */
+static apr_status_t queue_status_events(mi_db_t *db, apr_pool_t *pool,
+                                        const char *org, const char *batch,
+                                        const char *number,
+                                        const char *previous,
+                                        const char *status)
+{
+    json_t *events = mi_outbox_events(pool);
+    json_t *data = json_pack("{s:s, s:s, s:o, s:s}", "batchExternalId", batch,
+                             "ddsNumber", number, "previousStatus",
+                             mi_json_string_or_null(previous), "newStatus",
+                             status);
+
+    mi_outbox_add(events, "dds.status_changed", json_incref(data));
+    if (!strcmp(status, "SUBMITTED")) {
+        mi_outbox_add(events, "dds.submitted", json_incref(data));
+    }
+    else if (!strcmp(status, "APPROVED")) {
+        mi_outbox_add(events, "dds.approved", json_incref(data));
+    }
+    json_decref(data);
+    return mi_outbox_queue(db, pool, org, events);
+}
+
 mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
                               const char *batch_external_id,
                               const char *status, const char **previous,
@@ -256,7 +282,10 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
         args[6] = status;
         args[7] = mi_db_int(pool, now);
         if (mi_db_exec(db, pool, &record_change, NULL, 8, args)
-                != APR_SUCCESS) {
+                != APR_SUCCESS
+            || queue_status_events(db, pool, org, batch_external_id,
+                                   *dds_number, *previous, status)
+                   != APR_SUCCESS) {
             mi_db_rollback(db);
             return MI_ERR_DB;
         }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "mi_records.h"
 #include "mi_counts.h"
+#include "mi_outbox.h"
 #include "mi_synclog.h"
 #include "mi_time.h"
 
@@ -230,6 +231,18 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
         return MI_ERR_NOT_FOUND;
     }
     log.deleted = rows.nrows;
+    {
+        json_t *events = mi_outbox_events(pool);
+
+        mi_outbox_add(events, apr_pstrcat(pool, res->event, ".deleted", NULL),
+                      json_pack("{s:s, s:s}", "externalId", external_id,
+                                "internalId", rows.rows[0][0]));
+        if (mi_outbox_queue(db, pool, caller->organization_id, events)
+                != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return MI_ERR_DB;
+        }
+    }
     log.completed_at = mi_now_ms();
     if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
                       -rows.nrows) != APR_SUCCESS

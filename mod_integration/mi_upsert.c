@@ -10,6 +10,7 @@
 #include "mi_upsert.h"
 #include "mi_counts.h"
 #include "mi_dds.h"
+#include "mi_outbox.h"
 #include "mi_synclog.h"
 #include "mi_text.h"
 #include "mi_time.h"
@@ -224,6 +225,43 @@ static apr_status_t create_dds(upsert_t *u, json_t *dds_created)
                                 batches, dds_created);
 }
 
+/* Webhook events of the request: one per record written, and the sync
+ * outcome. A request that wrote nothing queues nothing. */
+static apr_status_t queue_events(upsert_t *u)
+{
+    json_t *events;
+    size_t i;
+    int wanted;
+
+    if (u->log.created + u->log.updated == 0) {
+        return APR_SUCCESS;
+    }
+    wanted = mi_outbox_wanted(u->db, u->pool, u->caller->organization_id);
+    if (wanted <= 0) {
+        return wanted == 0 ? APR_SUCCESS : APR_EGENERAL;
+    }
+    events = mi_outbox_events(u->pool);
+    for (i = 0; i < u->n; i++) {
+        const item_t *it = &u->items[i];
+
+        if (!it->error) {
+            mi_outbox_add(events, apr_pstrcat(u->pool, u->res->event,
+                                              !strcmp(it->status, "CREATED")
+                                                  ? ".created" : ".updated",
+                                              NULL),
+                          json_pack("{s:s, s:s}", "externalId",
+                                    it->external_id, "internalId", it->id));
+        }
+    }
+    mi_outbox_add(events, u->log.errors ? "sync.failed" : "sync.completed",
+                  json_pack("{s:s, s:i, s:i, s:i}", "entityType",
+                            u->res->entity_type, "created", u->log.created,
+                            "updated", u->log.updated, "errors",
+                            u->log.errors));
+    return mi_outbox_queue(u->db, u->pool, u->caller->organization_id,
+                           events);
+}
+
 static json_t *response_of(upsert_t *u, json_t *dds_created)
 {
     json_t *errors = json_array(), *records = json_array(), *body;
@@ -280,7 +318,8 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     }
     if (write_all(&u) != APR_SUCCESS
         || (auto_dds && dds_created
-            && create_dds(&u, dds_created) != APR_SUCCESS)) {
+            && create_dds(&u, dds_created) != APR_SUCCESS)
+        || queue_events(&u) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }

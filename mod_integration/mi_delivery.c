@@ -1,0 +1,267 @@
+/* mi_delivery.c: sending webhook deliveries from the outbox. */
+#include <string.h>
+#include <curl/curl.h>
+#include "mi_delivery.h"
+#include "mi_json.h"
+#include "mi_time.h"
+#include "mi_webhook.h"
+
+#define USER_AGENT "EUDR-Platform-Webhook/1.0"
+#define LEASE_SLACK_MS 30000
+
+static const mi_stmt_t claim_stmt = { "mi_delivery_claim", {
+    "UPDATE webhook_deliveries SET lease_until = %s WHERE id IN "
+    "(SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
+    "ON w.id = d.webhook_id AND w.active = 1 WHERE d.state = 'PENDING' "
+    "AND d.next_attempt_at <= %s AND (d.lease_until IS NULL "
+    "OR d.lease_until < %s) ORDER BY d.next_attempt_at LIMIT %s) "
+    "AND state = 'PENDING' AND (lease_until IS NULL OR lease_until < %s) "
+    "RETURNING id",
+    "UPDATE webhook_deliveries SET lease_until = CAST(%s AS BIGINT) "
+    "WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
+    "ON w.id = d.webhook_id AND w.active = 1 WHERE d.state = 'PENDING' "
+    "AND d.next_attempt_at <= CAST(%s AS BIGINT) AND (d.lease_until IS NULL "
+    "OR d.lease_until < CAST(%s AS BIGINT)) ORDER BY d.next_attempt_at "
+    "LIMIT CAST(%s AS BIGINT)) AND state = 'PENDING' "
+    "AND (lease_until IS NULL OR lease_until < CAST(%s AS BIGINT)) "
+    "RETURNING id" } };
+
+static const mi_stmt_t details_stmt = { "mi_delivery_details", {
+    "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
+    "d.event_time, d.attempts FROM webhook_deliveries d "
+    "JOIN webhooks w ON w.id = d.webhook_id "
+    "WHERE d.id IN (SELECT value FROM json_each(%s))",
+    "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
+    "d.event_time, d.attempts FROM webhook_deliveries d "
+    "JOIN webhooks w ON w.id = d.webhook_id "
+    "WHERE d.id IN (SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))" } };
+
+static const mi_stmt_t delivered_stmt = { "mi_delivery_delivered", {
+    "UPDATE webhook_deliveries SET state = 'DELIVERED', "
+    "attempts = attempts + 1, last_status = %s, last_error = NULL, "
+    "lease_until = NULL, updated_at = %s WHERE id = %s",
+    "UPDATE webhook_deliveries SET state = 'DELIVERED', "
+    "attempts = attempts + 1, last_status = CAST(%s AS INTEGER), "
+    "last_error = NULL, lease_until = NULL, "
+    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+
+static const mi_stmt_t healthy_stmt = { "mi_delivery_healthy", {
+    "UPDATE webhooks SET failure_count = 0 WHERE id = %s",
+    NULL } };
+
+/* One more consecutive failure; disabled at the limit or on 410. */
+static const mi_stmt_t failed_hook_stmt = { "mi_delivery_failed_hook", {
+    "UPDATE webhooks SET failure_count = failure_count + 1, "
+    "active = CASE WHEN %s = '1' OR failure_count + 1 >= %s THEN 0 "
+    "ELSE active END WHERE id = %s RETURNING active",
+    "UPDATE webhooks SET failure_count = failure_count + 1, "
+    "active = CASE WHEN %s = '1' OR failure_count + 1 >= CAST(%s AS INTEGER) "
+    "THEN 0 ELSE active END WHERE id = %s RETURNING active" } };
+
+static const mi_stmt_t failed_stmt = { "mi_delivery_failed", {
+    "UPDATE webhook_deliveries SET state = %s, attempts = attempts + 1, "
+    "last_status = %s, last_error = %s, next_attempt_at = %s, "
+    "lease_until = NULL, updated_at = %s WHERE id = %s",
+    "UPDATE webhook_deliveries SET state = %s, attempts = attempts + 1, "
+    "last_status = CAST(%s AS INTEGER), last_error = %s, "
+    "next_attempt_at = CAST(%s AS BIGINT), lease_until = NULL, "
+    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+
+/* A disabled webhook receives nothing more, queued or not. */
+static const mi_stmt_t drop_stmt = { "mi_delivery_drop", {
+    "UPDATE webhook_deliveries SET state = 'FAILED', "
+    "last_error = 'webhook disabled', lease_until = NULL "
+    "WHERE webhook_id = %s AND state = 'PENDING'",
+    NULL } };
+
+apr_status_t mi_delivery_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? APR_SUCCESS
+                                                           : APR_EGENERAL;
+}
+
+static size_t discard(char *ptr, size_t size, size_t n, void *data)
+{
+    (void)ptr;
+    (void)data;
+    return size * n;
+}
+
+void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
+                      const mi_delivery_t *d, mi_send_result_t *result)
+{
+    char iso[MI_ISO_LEN + 1];
+    const char *hex, *b64, *unix_ts;
+    struct curl_slist *h = NULL;
+    apr_size_t len = strlen(d->payload);
+    apr_time_t start = apr_time_now();
+    CURL *curl;
+    CURLcode rc;
+    long status = 0;
+
+    memset(result, 0, sizeof(*result));
+    mi_time_iso_buf(iso, d->event_time);
+    unix_ts = apr_psprintf(pool, "%" APR_TIME_T_FMT, apr_time_sec(start));
+    if (mi_webhook_hmac(pool, d->secret,
+                        apr_pstrcat(pool, iso, ".", d->payload, NULL),
+                        strlen(iso) + 1 + len, &hex, &b64) != APR_SUCCESS) {
+        result->error = "cannot sign the delivery";
+        return;
+    }
+    h = curl_slist_append(h, "Content-Type: application/json");
+    h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Event: ", d->event,
+                                         NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Id: ",
+                                         d->webhook_id, NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Timestamp: ", iso,
+                                         NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Signature: sha256=",
+                                         hex, NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Delivery: ", d->id,
+                                         NULL));
+    /* Standard Webhooks 1.0: id.timestamp.body, timestamp of this attempt. */
+    mi_webhook_hmac(pool, d->secret,
+                    apr_pstrcat(pool, d->id, ".", unix_ts, ".", d->payload,
+                                NULL),
+                    strlen(d->id) + 1 + strlen(unix_ts) + 1 + len, &hex,
+                    &b64);
+    h = curl_slist_append(h, apr_pstrcat(pool, "webhook-id: ", d->id, NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "webhook-timestamp: ",
+                                         unix_ts, NULL));
+    h = curl_slist_append(h, apr_pstrcat(pool, "webhook-signature: v1,", b64,
+                                         NULL));
+    h = curl_slist_append(h, "Expect:");
+
+    curl = curl_easy_init();
+    if (!curl) {
+        curl_slist_free_all(h);
+        result->error = "cannot start an HTTP client";
+        return;
+    }
+    curl_easy_setopt(curl, CURLOPT_URL, d->url);
+    curl_easy_setopt(curl, CURLOPT_POST, 1L);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, d->payload);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+                     (long)apr_time_as_msec(conf->timeout));
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    rc = curl_easy_perform(curl);
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        result->status = (int)status;
+        result->success = status >= 200 && status < 300;
+        if (!result->success) {
+            result->error = apr_psprintf(pool, "HTTP %ld", status);
+        }
+    }
+    else {
+        result->error = apr_pstrdup(pool, curl_easy_strerror(rc));
+    }
+    result->duration_ms = apr_time_as_msec(apr_time_now() - start);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(h);
+}
+
+apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
+                               const mi_delivery_conf_t *conf, int max,
+                               apr_array_header_t **claimed)
+{
+    apr_int64_t now = mi_now_ms();
+    const char *args[5];
+    json_t *ids = mi_json_own(pool, json_array());
+    mi_rows_t rows;
+    int i;
+
+    *claimed = apr_array_make(pool, max, sizeof(mi_delivery_t));
+    /* Long enough to send every claimed row, each up to the timeout. */
+    args[0] = mi_db_int(pool, now + LEASE_SLACK_MS
+                                  + max * apr_time_as_msec(conf->timeout));
+    args[1] = args[2] = args[4] = mi_db_int(pool, now);
+    args[3] = apr_itoa(pool, max);
+    if (mi_db_select(db, pool, &claim_stmt, &rows, 5, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (rows.nrows == 0) {
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < rows.nrows; i++) {
+        json_array_append_new(ids, json_string(rows.rows[i][0]));
+    }
+    args[0] = mi_json_dump(pool, ids);
+    if (mi_db_select(db, pool, &details_stmt, &rows, 1, args)
+            != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < rows.nrows; i++) {
+        const char **r = rows.rows[i];
+        mi_delivery_t *d = apr_array_push(*claimed);
+
+        d->id = r[0];
+        d->webhook_id = r[1];
+        d->url = r[2];
+        d->secret = r[3];
+        d->event = r[4];
+        d->payload = r[5];
+        d->event_time = apr_atoi64(r[6]);
+        d->attempts = atoi(r[7]);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
+                                const mi_delivery_conf_t *conf,
+                                const mi_delivery_t *d,
+                                const mi_send_result_t *result)
+{
+    apr_int64_t now = mi_now_ms();
+    const char *args[6];
+    mi_rows_t rows;
+    int disabled, retry;
+
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (result->success) {
+        args[0] = apr_itoa(pool, result->status);
+        args[1] = mi_db_int(pool, now);
+        args[2] = d->id;
+        if (mi_db_exec(db, pool, &delivered_stmt, NULL, 3, args)
+                != APR_SUCCESS
+            || mi_db_exec(db, pool, &healthy_stmt, NULL, 1, &d->webhook_id)
+                   != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return APR_EGENERAL;
+        }
+        return mi_db_commit(db);
+    }
+    args[0] = result->status == 410 ? "1" : "0";
+    args[1] = apr_itoa(pool, conf->disable_after);
+    args[2] = d->webhook_id;
+    if (mi_db_select(db, pool, &failed_hook_stmt, &rows, 3, args)
+            != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    disabled = rows.nrows == 0 || !strcmp(rows.rows[0][0], "0");
+    retry = !disabled && d->attempts < conf->ndelays;
+    args[0] = retry ? "PENDING" : "FAILED";
+    args[1] = result->status ? apr_itoa(pool, result->status) : NULL;
+    args[2] = result->error;
+    args[3] = mi_db_int(pool, retry ? now + apr_time_as_msec(
+                                          conf->delays[d->attempts])
+                                    : now);
+    args[4] = mi_db_int(pool, now);
+    args[5] = d->id;
+    if (mi_db_exec(db, pool, &failed_stmt, NULL, 6, args) != APR_SUCCESS
+        || (disabled && mi_db_exec(db, pool, &drop_stmt, NULL, 1,
+                                   &d->webhook_id) != APR_SUCCESS)) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    return mi_db_commit(db);
+}

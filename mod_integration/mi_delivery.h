@@ -1,0 +1,58 @@
+/* mi_delivery.h: sending webhook deliveries from the outbox: claim due
+ * rows with a lease (so that no attempt is sent twice by several processes
+ * or nodes), POST them with libcurl, signed, and record the outcome with the
+ * retry policy (API.md section 9). */
+#ifndef MI_DELIVERY_H
+#define MI_DELIVERY_H
+
+#include "mi_db.h"
+
+#define MI_DELIVERY_MAX_DELAYS 8
+
+typedef struct {
+    apr_interval_time_t timeout;
+    apr_interval_time_t delays[MI_DELIVERY_MAX_DELAYS];
+    int ndelays;                /* retries after the first attempt */
+    int disable_after;          /* consecutive failed attempts */
+} mi_delivery_conf_t;
+
+typedef struct {
+    const char *id;             /* X-Webhook-Delivery, stable on retries */
+    const char *webhook_id;
+    const char *url;
+    const char *secret;
+    const char *event;
+    const char *payload;        /* the exact body */
+    apr_int64_t event_time;     /* ms */
+    int attempts;               /* made before this one */
+} mi_delivery_t;
+
+typedef struct {
+    int status;                 /* HTTP status, 0 without a response */
+    int success;                /* 2xx */
+    const char *error;          /* NULL on success */
+    apr_int64_t duration_ms;
+} mi_send_result_t;
+
+/* Once per process, before threads: libcurl's global state. */
+apr_status_t mi_delivery_global_init(void);
+
+/* POSTs one delivery (no redirects, http and https only). */
+void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
+                      const mi_delivery_t *d, mi_send_result_t *result);
+
+/* Claims up to max due deliveries of active webhooks; *claimed gets
+ * mi_delivery_t entries. */
+apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
+                               const mi_delivery_conf_t *conf, int max,
+                               apr_array_header_t **claimed);
+
+/* Records an attempt: delivered, to be retried, or failed for good; keeps
+ * the webhook's consecutive failure count and disables it at the limit or
+ * on 410 Gone. */
+apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
+                                const mi_delivery_conf_t *conf,
+                                const mi_delivery_t *d,
+                                const mi_send_result_t *result);
+
+#endif

@@ -1,0 +1,393 @@
+/* mi_webhook.c: webhooks of an integration, their secrets, signatures. */
+#include <string.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <apr_base64.h>
+#include "mi_webhook.h"
+#include "mi_crypto.h"
+#include "mi_text.h"
+#include "mi_time.h"
+
+#define SECRET_PREFIX "whsec_"
+#define SECRET_BYTES 32
+#define URL_MAX 2048
+
+const char *const mi_webhook_events[] = {
+    "supplier.created", "supplier.updated", "supplier.deleted",
+    "product.created", "product.updated", "product.deleted",
+    "batch.created", "batch.updated", "batch.deleted",
+    "sync.completed", "sync.failed",
+    "dds.status_changed", "dds.submitted", "dds.approved", NULL
+};
+
+#define COLUMNS "id, url, events, active, failure_count, created_at, " \
+                "updated_at"
+
+static const mi_stmt_t insert_stmt = { "mi_webhook_insert", {
+    "INSERT INTO webhooks (id, organization_id, integration_id, url, events, "
+    "secret, active, failure_count, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, 1, 0, %s, %s)",
+    "INSERT INTO webhooks (id, organization_id, integration_id, url, events, "
+    "secret, active, failure_count, created_at, updated_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, 1, 0, CAST(%s AS BIGINT), "
+    "CAST(%s AS BIGINT))" } };
+
+static const mi_stmt_t list_stmt = { "mi_webhook_list", {
+    "SELECT " COLUMNS " FROM webhooks WHERE integration_id = %s "
+    "ORDER BY created_at, id",
+    NULL } };
+
+static const mi_stmt_t get_stmt = { "mi_webhook_get", {
+    "SELECT " COLUMNS " FROM webhooks WHERE id = %s AND integration_id = %s",
+    NULL } };
+
+static const mi_stmt_t target_stmt = { "mi_webhook_target", {
+    "SELECT id, url, secret, integration_id, active FROM webhooks "
+    "WHERE id = %s AND integration_id = %s",
+    NULL } };
+
+/* Re-activation (active from 0 to 1) resets the failure count. */
+static const mi_stmt_t update_stmt = { "mi_webhook_update", {
+    "UPDATE webhooks SET url = COALESCE(%s, url), "
+    "events = COALESCE(%s, events), "
+    "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
+    "ELSE failure_count END, "
+    "active = CASE WHEN %s = '' THEN active ELSE %s END, updated_at = %s "
+    "WHERE id = %s AND integration_id = %s",
+    "UPDATE webhooks SET url = COALESCE(%s, url), "
+    "events = COALESCE(%s, events), "
+    "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
+    "ELSE failure_count END, "
+    "active = CASE WHEN %s = '' THEN active ELSE CAST(%s AS INTEGER) END, "
+    "updated_at = CAST(%s AS BIGINT) "
+    "WHERE id = %s AND integration_id = %s" } };
+
+static const mi_stmt_t delete_stmt = { "mi_webhook_delete", {
+    "DELETE FROM webhooks WHERE id = %s AND integration_id = %s",
+    NULL } };
+
+static const mi_stmt_t rotate_stmt = { "mi_webhook_rotate", {
+    "UPDATE webhooks SET secret = %s, updated_at = %s "
+    "WHERE id = %s AND integration_id = %s",
+    "UPDATE webhooks SET secret = %s, updated_at = CAST(%s AS BIGINT) "
+    "WHERE id = %s AND integration_id = %s" } };
+
+static const mi_stmt_t deliveries_stmt = { "mi_webhook_deliveries", {
+    "SELECT d.id, d.event, d.state, d.attempts, d.last_status, d.last_error, "
+    "d.created_at, d.updated_at, d.next_attempt_at FROM webhook_deliveries d "
+    "JOIN webhooks w ON w.id = d.webhook_id "
+    "WHERE d.webhook_id = %s AND w.integration_id = %s "
+    "ORDER BY d.created_at DESC, d.id DESC LIMIT 100",
+    NULL } };
+
+static int event_known(const char *name)
+{
+    int i;
+
+    for (i = 0; mi_webhook_events[i]; i++) {
+        if (!strcmp(mi_webhook_events[i], name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
+{
+    size_t i, j;
+
+    if (!json_is_array(events) || json_array_size(events) == 0) {
+        return "events must be a non-empty array of event names";
+    }
+    for (i = 0; i < json_array_size(events); i++) {
+        const json_t *e = json_array_get(events, i);
+
+        if (!json_is_string(e)) {
+            return "events must be a non-empty array of event names";
+        }
+        if (!event_known(json_string_value(e))) {
+            return apr_psprintf(pool, "Unknown event \"%s\"",
+                                json_string_value(e));
+        }
+        for (j = 0; j < i; j++) {
+            if (json_equal(e, json_array_get(events, j))) {
+                return apr_psprintf(pool, "Duplicate event \"%s\"",
+                                    json_string_value(e));
+            }
+        }
+    }
+    return NULL;
+}
+
+const char *mi_webhook_url_check(apr_pool_t *pool, const char *url,
+                                 int allow_http)
+{
+    const char *host;
+
+    if (strlen(url) > URL_MAX) {
+        return "url must be at most 2048 characters";
+    }
+    if (!strncmp(url, "https://", 8)) {
+        host = url + 8;
+    }
+    else if (!strncmp(url, "http://", 7)) {
+        if (!allow_http) {
+            return "url must be an absolute https URL";
+        }
+        host = url + 7;
+    }
+    else {
+        return allow_http ? "url must be an absolute http or https URL"
+                          : "url must be an absolute https URL";
+    }
+    if (*host == '\0' || *host == '/' || *host == ':' || *host == '?'
+        || strpbrk(url, " \t\r\n\"<>\\^`{|}")) {
+        return "url must be an absolute URL with a host";
+    }
+    return NULL;
+}
+
+char *mi_webhook_secret_new(apr_pool_t *pool)
+{
+    unsigned char raw[SECRET_BYTES];
+    char *b64 = apr_palloc(pool, apr_base64_encode_len(SECRET_BYTES));
+
+    if (mi_random_bytes(raw, sizeof(raw)) != APR_SUCCESS) {
+        return NULL;
+    }
+    apr_base64_encode(b64, (const char *)raw, SECRET_BYTES);
+    return apr_pstrcat(pool, SECRET_PREFIX, b64, NULL);
+}
+
+apr_status_t mi_webhook_hmac(apr_pool_t *pool, const char *secret,
+                             const char *msg, apr_size_t len,
+                             const char **hex, const char **b64)
+{
+    const char *enc = secret + strlen(SECRET_PREFIX);
+    char *key = apr_palloc(pool, apr_base64_decode_len(enc) + 1);
+    int key_len = apr_base64_decode(key, enc);
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    char *h, *b;
+    unsigned int i;
+
+    if (strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX))
+        || !HMAC(EVP_sha256(), key, key_len, (const unsigned char *)msg, len,
+                 mac, &mac_len)) {
+        return APR_EGENERAL;
+    }
+    h = apr_palloc(pool, 2 * mac_len + 1);
+    for (i = 0; i < mac_len; i++) {
+        apr_snprintf(h + 2 * i, 3, "%02x", mac[i]);
+    }
+    b = apr_palloc(pool, apr_base64_encode_len((int)mac_len));
+    apr_base64_encode(b, (const char *)mac, (int)mac_len);
+    *hex = h;
+    *b64 = b;
+    return APR_SUCCESS;
+}
+
+static json_t *webhook_json(apr_pool_t *pool, const char **r)
+{
+    json_t *events = json_loads(r[2], 0, NULL);
+
+    return json_pack("{s:s, s:s, s:o, s:b, s:I, s:s, s:s}", "id", r[0],
+                     "url", r[1], "events", events ? events : json_array(),
+                     "active", r[3] && strcmp(r[3], "0"),
+                     "failureCount", (json_int_t)apr_atoi64(r[4]),
+                     "createdAt", mi_time_iso(pool, apr_atoi64(r[5])),
+                     "updatedAt", mi_time_iso(pool, apr_atoi64(r[6])));
+}
+
+mi_result_e mi_webhook_create(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *url,
+                              const json_t *events, json_t **body)
+{
+    const char *args[8];
+    const char *now = mi_db_int(pool, mi_now_ms());
+    char *secret = mi_webhook_secret_new(pool);
+
+    if (!secret) {
+        return MI_ERR_DB;
+    }
+    args[0] = mi_id_new(pool, "wh_");
+    args[1] = caller->organization_id;
+    args[2] = caller->integration_id;
+    args[3] = url;
+    args[4] = mi_json_dump(pool, events);
+    args[5] = secret;
+    args[6] = args[7] = now;
+    if (mi_db_exec(db, pool, &insert_stmt, NULL, 8, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    /* The secret is shown here, once (and on rotation). */
+    *body = mi_json_own(pool, json_pack("{s:s, s:s, s:O, s:b, s:s, s:s}",
+        "id", args[0], "url", url, "events", events, "active", 1,
+        "secret", secret, "createdAt", mi_time_iso(pool, apr_atoi64(now))));
+    return MI_OK;
+}
+
+mi_result_e mi_webhook_list(mi_db_t *db, apr_pool_t *pool,
+                            const mi_caller_t *caller, json_t **body)
+{
+    mi_rows_t rows;
+    json_t *data;
+    int i;
+
+    if (mi_db_select(db, pool, &list_stmt, &rows, 1, &caller->integration_id)
+            != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    data = json_array();
+    for (i = 0; i < rows.nrows; i++) {
+        json_array_append_new(data, webhook_json(pool, rows.rows[i]));
+    }
+    *body = mi_json_own(pool, json_pack("{s:o, s:i}", "data", data,
+                                        "total", rows.nrows));
+    return MI_OK;
+}
+
+mi_result_e mi_webhook_get(mi_db_t *db, apr_pool_t *pool,
+                           const mi_caller_t *caller, const char *id,
+                           json_t **body)
+{
+    const char *args[2] = { id, caller->integration_id };
+    mi_rows_t rows;
+
+    if (mi_db_select(db, pool, &get_stmt, &rows, 2, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (rows.nrows == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    *body = mi_json_own(pool, webhook_json(pool, rows.rows[0]));
+    return MI_OK;
+}
+
+mi_result_e mi_webhook_update(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              const char *url, const json_t *events,
+                              int active, json_t **body)
+{
+    const char *args[8];
+    int n = 0;
+
+    args[0] = url;
+    args[1] = events ? mi_json_dump(pool, events) : NULL;
+    args[2] = active < 0 ? "" : active ? "1" : "0";
+    args[3] = args[4] = args[2];
+    args[5] = mi_db_int(pool, mi_now_ms());
+    args[6] = id;
+    args[7] = caller->integration_id;
+    if (mi_db_exec(db, pool, &update_stmt, &n, 8, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (n == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    return mi_webhook_get(db, pool, caller, id, body);
+}
+
+mi_result_e mi_webhook_delete(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id)
+{
+    const char *args[2] = { id, caller->integration_id };
+    int n = 0;
+
+    if (mi_db_exec(db, pool, &delete_stmt, &n, 2, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    return n ? MI_OK : MI_ERR_NOT_FOUND;
+}
+
+mi_result_e mi_webhook_rotate(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              json_t **body)
+{
+    const char *args[4];
+    char *secret = mi_webhook_secret_new(pool);
+    int n = 0;
+
+    if (!secret) {
+        return MI_ERR_DB;
+    }
+    args[0] = secret;
+    args[1] = mi_db_int(pool, mi_now_ms());
+    args[2] = id;
+    args[3] = caller->integration_id;
+    if (mi_db_exec(db, pool, &rotate_stmt, &n, 4, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (n == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    *body = mi_json_own(pool, json_pack("{s:s, s:s}", "id", id,
+                                        "secret", secret));
+    return MI_OK;
+}
+
+mi_result_e mi_webhook_deliveries(mi_db_t *db, apr_pool_t *pool,
+                                  const mi_caller_t *caller, const char *id,
+                                  json_t **body)
+{
+    const char *args[2] = { id, caller->integration_id };
+    json_t *hook, *data;
+    mi_rows_t rows;
+    int i;
+
+    switch (mi_webhook_get(db, pool, caller, id, &hook)) {
+    case MI_OK:
+        break;
+    case MI_ERR_NOT_FOUND:
+        return MI_ERR_NOT_FOUND;
+    default:
+        return MI_ERR_DB;
+    }
+    if (mi_db_select(db, pool, &deliveries_stmt, &rows, 2, args)
+            != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    data = json_array();
+    for (i = 0; i < rows.nrows; i++) {
+        const char **r = rows.rows[i];
+        int pending = !strcmp(r[2], "PENDING");
+
+        json_array_append_new(data, json_pack(
+            "{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:o}",
+            "id", r[0], "event", r[1], "status", r[2],
+            "attempts", (json_int_t)apr_atoi64(r[3]),
+            "lastStatusCode", r[4] ? json_integer(apr_atoi64(r[4]))
+                                   : json_null(),
+            "lastError", mi_json_string_or_null(r[5]),
+            "createdAt", mi_time_iso(pool, apr_atoi64(r[6])),
+            "updatedAt", mi_time_iso(pool, apr_atoi64(r[7])),
+            "nextAttemptAt", pending ? json_string(mi_time_iso(pool,
+                                           apr_atoi64(r[8])))
+                                     : json_null()));
+    }
+    *body = mi_json_own(pool, json_pack("{s:s, s:o}", "webhookId", id,
+                                        "data", data));
+    return MI_OK;
+}
+
+mi_result_e mi_webhook_target(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              mi_webhook_target_t *target)
+{
+    const char *args[2] = { id, caller->integration_id };
+    mi_rows_t rows;
+
+    if (mi_db_select(db, pool, &target_stmt, &rows, 2, args)
+            != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (rows.nrows == 0) {
+        return MI_ERR_NOT_FOUND;
+    }
+    target->id = rows.rows[0][0];
+    target->url = rows.rows[0][1];
+    target->secret = rows.rows[0][2];
+    target->integration_id = rows.rows[0][3];
+    target->active = strcmp(rows.rows[0][4], "0") != 0;
+    return MI_OK;
+}

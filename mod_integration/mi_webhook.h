@@ -1,0 +1,66 @@
+/* mi_webhook.h: webhooks of an integration (API.md section 9): their
+ * management, their secrets and the signatures of what is sent to them. */
+#ifndef MI_WEBHOOK_H
+#define MI_WEBHOOK_H
+
+#include "mi_db.h"
+#include "mi_json.h"
+
+extern const char *const mi_webhook_events[];   /* NULL-terminated */
+
+/* NULL when events is a non-empty array of known, distinct event names;
+ * otherwise the VALIDATION_ERROR message. */
+const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events);
+
+/* NULL when url is an absolute https URL (or http with allow_http). */
+const char *mi_webhook_url_check(apr_pool_t *pool, const char *url,
+                                 int allow_http);
+
+/* whsec_ + base64 of 32 random bytes. */
+char *mi_webhook_secret_new(apr_pool_t *pool);
+
+/* HMAC-SHA256 with the key a secret stands for (its 32 decoded bytes):
+ * lowercase hex and base64 of the MAC of msg. */
+apr_status_t mi_webhook_hmac(apr_pool_t *pool, const char *secret,
+                             const char *msg, apr_size_t len,
+                             const char **hex, const char **b64);
+
+/* The management operations. Each is confined to the caller's
+ * integration: another integration's webhook is MI_ERR_NOT_FOUND. */
+mi_result_e mi_webhook_create(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *url,
+                              const json_t *events, json_t **body);
+mi_result_e mi_webhook_list(mi_db_t *db, apr_pool_t *pool,
+                            const mi_caller_t *caller, json_t **body);
+mi_result_e mi_webhook_get(mi_db_t *db, apr_pool_t *pool,
+                           const mi_caller_t *caller, const char *id,
+                           json_t **body);
+/* url and events NULL, active -1: unchanged. Re-activation resets the
+ * failure count. */
+mi_result_e mi_webhook_update(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              const char *url, const json_t *events,
+                              int active, json_t **body);
+mi_result_e mi_webhook_delete(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id);
+mi_result_e mi_webhook_rotate(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              json_t **body);
+mi_result_e mi_webhook_deliveries(mi_db_t *db, apr_pool_t *pool,
+                                  const mi_caller_t *caller, const char *id,
+                                  json_t **body);
+
+/* What a sender needs of one webhook. */
+typedef struct {
+    const char *id;
+    const char *url;
+    const char *secret;
+    const char *integration_id;
+    int active;
+} mi_webhook_target_t;
+
+mi_result_e mi_webhook_target(mi_db_t *db, apr_pool_t *pool,
+                              const mi_caller_t *caller, const char *id,
+                              mi_webhook_target_t *target);
+
+#endif
