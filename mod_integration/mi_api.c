@@ -128,15 +128,10 @@ int mi_api_delete(mi_req_t *req)
     }
 }
 
-/* Content type, size, JSON syntax and the body's shape, in the order of
- * API.md section 1. Returns the records array (and the autoCreateDDS flag),
- * or NULL when it answered. */
-static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
-                            apr_size_t *len)
+json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
 {
     request_rec *r = req->r;
-    const char *key = req->res->plural;
-    json_t *body, *records;
+    json_t *body;
     int rc;
 
     if (!mi_http_is_json(r)) {
@@ -171,6 +166,21 @@ static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
     if (!json_is_object(body)) {
         mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
                       "Request body must be a JSON object");
+        return NULL;
+    }
+    return body;
+}
+
+/* The records array of a bulk request (and its autoCreateDDS flag), or
+ * NULL when it answered. */
+static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
+                            apr_size_t *len)
+{
+    request_rec *r = req->r;
+    const char *key = req->res->plural;
+    json_t *body = mi_api_read_object(req, buf, len), *records;
+
+    if (!body) {
         return NULL;
     }
     *auto_dds = 0;

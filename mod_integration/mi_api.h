@@ -5,6 +5,10 @@
 
 #include "mi_httpd.h"
 
+/* Content type, size, JSON syntax and a JSON object, in the order of
+ * API.md section 1: the body, or NULL when it answered. */
+json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len);
+
 int mi_api_health(mi_req_t *req);
 int mi_api_openapi(mi_req_t *req);
 int mi_api_list(mi_req_t *req);
@@ -16,5 +20,15 @@ int mi_api_delete(mi_req_t *req);
 int mi_api_dds(mi_req_t *req);
 int mi_api_sync_status(mi_req_t *req);
 int mi_api_sync_logs(mi_req_t *req);
+
+/* mi_api_webhooks.c */
+int mi_api_webhook_create(mi_req_t *req);
+int mi_api_webhook_list(mi_req_t *req);
+int mi_api_webhook_get(mi_req_t *req);
+int mi_api_webhook_update(mi_req_t *req);
+int mi_api_webhook_delete(mi_req_t *req);
+int mi_api_webhook_rotate(mi_req_t *req);
+int mi_api_webhook_test(mi_req_t *req);
+int mi_api_webhook_deliveries(mi_req_t *req);
 
 #endif

@@ -11,6 +11,7 @@
 #include <http_request.h>
 
 #include "mi_common.h"
+#include "mi_delivery.h"
 #include "mi_db.h"
 #include "mi_json.h"
 #include "mi_resource.h"
@@ -28,6 +29,8 @@ typedef struct {
     int rate_window;            /* seconds */
     int max_records;
     apr_off_t max_body;
+    int webhook_allow_http;
+    mi_delivery_conf_t delivery;    /* timeout, retry delays, disable after */
     int set;                    /* which of the above were configured */
     mi_ratelimit_t *limiter;    /* main server only, set in post_config */
 } mi_server_conf_t;
@@ -35,6 +38,10 @@ typedef struct {
 #define MI_SET_RATE     0x1
 #define MI_SET_RECORDS  0x2
 #define MI_SET_BODY     0x4
+#define MI_SET_HTTP     0x8
+#define MI_SET_TIMEOUT  0x10
+#define MI_SET_DELAYS   0x20
+#define MI_SET_DISABLE  0x40
 
 struct mi_route_t;
 
@@ -53,5 +60,10 @@ typedef struct {
 /* The request's database connection (mod_dbd), or NULL when none can be
  * had; the caller answers 503. */
 mi_db_t *mi_req_db(mi_req_t *req);
+
+/* A mod_dbd connection prepared for use (SQLite's busy timeout, once per
+ * connection) as an mi_db_t in pool, or NULL. */
+struct ap_dbd_t;
+mi_db_t *mi_db_of_dbd(apr_pool_t *pool, void *dbd);
 
 #endif

@@ -37,6 +37,19 @@ static const mi_route_t routes[] = {
     { "/sync-status", M_GET, "integration:sync:read", mi_api_sync_status,
       NULL },
     { "/sync-logs", M_GET, "integration:sync:read", mi_api_sync_logs, NULL },
+
+#define WEBHOOKS "integration:webhooks:manage"
+    { "/webhook-events", M_POST, WEBHOOKS, mi_api_webhook_create, NULL },
+    { "/webhook-events", M_GET, WEBHOOKS, mi_api_webhook_list, NULL },
+    { "/webhook-events/*", M_GET, WEBHOOKS, mi_api_webhook_get, NULL },
+    { "/webhook-events/*", M_PATCH, WEBHOOKS, mi_api_webhook_update, NULL },
+    { "/webhook-events/*", M_DELETE, WEBHOOKS, mi_api_webhook_delete, NULL },
+    { "/webhook-events/*/rotate-secret", M_POST, WEBHOOKS,
+      mi_api_webhook_rotate, NULL },
+    { "/webhook-events/*/test", M_POST, WEBHOOKS, mi_api_webhook_test, NULL },
+    { "/webhook-events/*/deliveries", M_GET, WEBHOOKS,
+      mi_api_webhook_deliveries, NULL },
+#undef WEBHOOKS
 };
 
 /* httpd's ap_method_name_of may answer HEAD for M_GET. */

@@ -19,12 +19,15 @@
 #include "mi_ratelimit.h"
 #include "mi_route.h"
 #include "mi_text.h"
+#include "mi_watchdog.h"
 
 #define MI_HANDLER "integration"
 
 #define MI_DEFAULT_RATE_LIMIT   100
 #define MI_DEFAULT_RATE_WINDOW  60
 #define MI_DEFAULT_MAX_BODY     (8 * 1024 * 1024)
+#define MI_DEFAULT_WEBHOOK_TIMEOUT apr_time_from_sec(10)
+#define MI_DEFAULT_DISABLE_AFTER 10
 
 /* Set once in post_config, before any child exists. */
 static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
@@ -39,6 +42,12 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->rate_window = MI_DEFAULT_RATE_WINDOW;
     conf->max_records = MI_MAX_RECORDS_DEFAULT;
     conf->max_body = MI_DEFAULT_MAX_BODY;
+    conf->delivery.timeout = MI_DEFAULT_WEBHOOK_TIMEOUT;
+    conf->delivery.delays[0] = apr_time_from_sec(1);
+    conf->delivery.delays[1] = apr_time_from_sec(5);
+    conf->delivery.delays[2] = apr_time_from_sec(30);
+    conf->delivery.ndelays = 3;
+    conf->delivery.disable_after = MI_DEFAULT_DISABLE_AFTER;
     return conf;
 }
 
@@ -54,6 +63,21 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->max_records = add->set & MI_SET_RECORDS ? add->max_records
                                                   : base->max_records;
     conf->max_body = add->set & MI_SET_BODY ? add->max_body : base->max_body;
+    conf->webhook_allow_http = add->set & MI_SET_HTTP
+                                   ? add->webhook_allow_http
+                                   : base->webhook_allow_http;
+    conf->delivery = base->delivery;
+    if (add->set & MI_SET_TIMEOUT) {
+        conf->delivery.timeout = add->delivery.timeout;
+    }
+    if (add->set & MI_SET_DELAYS) {
+        memcpy(conf->delivery.delays, add->delivery.delays,
+               sizeof(conf->delivery.delays));
+        conf->delivery.ndelays = add->delivery.ndelays;
+    }
+    if (add->set & MI_SET_DISABLE) {
+        conf->delivery.disable_after = add->delivery.disable_after;
+    }
     conf->set = base->set | add->set;
     conf->limiter = base->limiter;
     return conf;
@@ -140,6 +164,89 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* "10s", "500ms", "2m"; a bare number is seconds. */
+static int parse_duration(const char *arg, apr_interval_time_t *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || n < 0 || n > 86400000) {
+        return 0;
+    }
+    if (!strcmp(end, "ms")) {
+        *out = apr_time_from_msec(n);
+    }
+    else if (!*end || !strcmp(end, "s")) {
+        *out = apr_time_from_sec(n);
+    }
+    else if (!strcmp(end, "m")) {
+        *out = apr_time_from_sec(n * 60);
+    }
+    else {
+        return 0;
+    }
+    return *out <= apr_time_from_sec(86400);
+}
+
+static const char *set_allow_http(cmd_parms *cmd, void *dc, int flag)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+
+    conf->webhook_allow_http = flag;
+    conf->set |= MI_SET_HTTP;
+    return NULL;
+}
+
+static const char *set_webhook_timeout(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+
+    if (!parse_duration(arg, &conf->delivery.timeout)
+        || conf->delivery.timeout < apr_time_from_msec(10)) {
+        return "IntegrationWebhookTimeout must be a duration from 10ms to "
+               "1 day, e.g. 10s or 500ms";
+    }
+    conf->set |= MI_SET_TIMEOUT;
+    return NULL;
+}
+
+static const char *set_retry_delays(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    apr_interval_time_t delay;
+
+    /* The first value of this directive replaces the defaults. */
+    if (!(conf->set & MI_SET_DELAYS)) {
+        conf->delivery.ndelays = 0;
+        conf->set |= MI_SET_DELAYS;
+    }
+    if (!parse_duration(arg, &delay)) {
+        return "IntegrationWebhookRetryDelays takes durations, e.g. 1s 5s 30s "
+               "or 50ms 100ms 200ms";
+    }
+    if (conf->delivery.ndelays >= MI_DELIVERY_MAX_DELAYS) {
+        return "IntegrationWebhookRetryDelays: at most 8 retries";
+    }
+    conf->delivery.delays[conf->delivery.ndelays++] = delay;
+    return NULL;
+}
+
+static const char *set_disable_after(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    long n;
+
+    if (!parse_int(arg, 1, 1000000, &n)) {
+        return "IntegrationWebhookDisableAfter must be a whole number >= 1";
+    }
+    conf->delivery.disable_after = (int)n;
+    conf->set |= MI_SET_DISABLE;
+    return NULL;
+}
+
 static const command_rec mi_cmds[] = {
     AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
                    "requests per window per token, and the window in "
@@ -148,6 +255,15 @@ static const command_rec mi_cmds[] = {
                   "records per bulk request (default 500)"),
     AP_INIT_TAKE1("IntegrationMaxBodySize", set_max_body, NULL, RSRC_CONF,
                   "request body limit, e.g. 8M (default 8M)"),
+    AP_INIT_FLAG("IntegrationWebhookAllowHttp", set_allow_http, NULL,
+                 RSRC_CONF, "On permits plain-http webhook URLs (default Off)"),
+    AP_INIT_TAKE1("IntegrationWebhookTimeout", set_webhook_timeout, NULL,
+                  RSRC_CONF, "time a receiver has to answer (default 10s)"),
+    AP_INIT_ITERATE("IntegrationWebhookRetryDelays", set_retry_delays, NULL,
+                    RSRC_CONF, "delays before each retry (default 1s 5s 30s)"),
+    AP_INIT_TAKE1("IntegrationWebhookDisableAfter", set_disable_after, NULL,
+                  RSRC_CONF, "consecutive failed attempts that disable a "
+                  "webhook (default 10)"),
     { NULL }
 };
 
@@ -262,6 +378,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (check_schema(s, ptemp) != OK) {
         return !OK;
     }
+    if (mi_delivery_global_init() != APR_SUCCESS
+        || mi_watchdog_setup(s, pconf) != APR_SUCCESS) {
+        return !OK;
+    }
     rv = mi_ratelimit_create(&conf->limiter, s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00006)
@@ -290,16 +410,10 @@ static void child_init(apr_pool_t *p, server_rec *s)
 
 #define MI_CONFIGURED_KEY "mi:configured"
 
-mi_db_t *mi_req_db(mi_req_t *req)
+mi_db_t *mi_db_of_dbd(apr_pool_t *pool, void *handle)
 {
-    ap_dbd_t *dbd;
+    ap_dbd_t *dbd = handle;
 
-    if (req->db) {
-        return req->db;
-    }
-    if (!dbd_acquire || !(dbd = dbd_acquire(req->r))) {
-        return NULL;
-    }
     /* Once per connection, on its first use: SQLite's busy timeout. (mod_dbd
      * has a post_connect hook for this, but linking to it would make a
      * missing mod_dbd an unresolved symbol instead of a clear message.) */
@@ -311,8 +425,21 @@ mi_db_t *mi_req_db(mi_req_t *req)
         apr_hash_set(dbd->prepared, MI_CONFIGURED_KEY, APR_HASH_KEY_STRING,
                      MI_CONFIGURED_KEY);
     }
-    req->db = mi_db_wrap(req->r->pool, dbd->driver, dbd->handle, dbd->pool,
-                         dbd->prepared);
+    return mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool,
+                      dbd->prepared);
+}
+
+mi_db_t *mi_req_db(mi_req_t *req)
+{
+    ap_dbd_t *dbd;
+
+    if (req->db) {
+        return req->db;
+    }
+    if (!dbd_acquire || !(dbd = dbd_acquire(req->r))) {
+        return NULL;
+    }
+    req->db = mi_db_of_dbd(req->r->pool, dbd);
     return req->db;
 }
 

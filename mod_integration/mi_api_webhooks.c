@@ -1,0 +1,215 @@
+/* mi_api_webhooks.c: the webhook management endpoints (API.md section 9).
+ * A webhook belongs to the integration whose token created it; any other
+ * integration gets 404 for it. */
+#include <string.h>
+#include "mi_api.h"
+#include "mi_http.h"
+#include "mi_text.h"
+#include "mi_time.h"
+#include "mi_webhook.h"
+
+#define TEST_EVENT "webhook.test"
+
+static int validation_error(request_rec *r, const char *message)
+{
+    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
+}
+
+static int not_found(mi_req_t *req)
+{
+    return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
+                         apr_psprintf(req->r->pool, "No webhook found with "
+                                      "id \"%s\"", req->param));
+}
+
+/* The common ending: 200/201 with the body, 404 or 503. */
+static int answer(mi_req_t *req, mi_result_e rc, int status, json_t *body)
+{
+    switch (rc) {
+    case MI_OK:
+        return mi_http_json(req->r, status, body);
+    case MI_ERR_NOT_FOUND:
+        return not_found(req);
+    default:
+        return mi_http_unavailable(req);
+    }
+}
+
+/* url and events of a create or update; NULL when absent (update). */
+static int read_fields(mi_req_t *req, json_t *body, int creating,
+                       const char **url, json_t **events, int *active)
+{
+    request_rec *r = req->r;
+    json_t *u = json_object_get(body, "url");
+    json_t *e = json_object_get(body, "events");
+    json_t *a = json_object_get(body, "active");
+    const char *err;
+
+    *url = NULL;
+    *events = NULL;
+    *active = -1;
+    if (u || creating) {
+        if (!json_is_string(u)) {
+            validation_error(r, "url is required and must be a string");
+            return 0;
+        }
+        if ((err = mi_webhook_url_check(r->pool, json_string_value(u),
+                                        req->conf->webhook_allow_http))) {
+            validation_error(r, err);
+            return 0;
+        }
+        *url = json_string_value(u);
+    }
+    if (e || creating) {
+        if ((err = mi_webhook_events_check(r->pool, e))) {
+            validation_error(r, err);
+            return 0;
+        }
+        *events = e;
+    }
+    if (a) {
+        if (!json_is_boolean(a)) {
+            validation_error(r, "active must be a boolean");
+            return 0;
+        }
+        *active = json_is_true(a);
+    }
+    return 1;
+}
+
+int mi_api_webhook_create(mi_req_t *req)
+{
+    char *buf;
+    apr_size_t len;
+    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out;
+    const char *url;
+    int active;
+    mi_db_t *db;
+
+    if (!body || !read_fields(req, body, 1, &url, &events, &active)) {
+        return OK;
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    return answer(req, mi_webhook_create(db, req->r->pool, &req->caller, url,
+                                         events, &out), HTTP_CREATED, out);
+}
+
+int mi_api_webhook_list(mi_req_t *req)
+{
+    json_t *out = NULL;
+    mi_db_t *db = mi_req_db(req);
+
+    return db ? answer(req, mi_webhook_list(db, req->r->pool, &req->caller,
+                                            &out), HTTP_OK, out)
+              : mi_http_unavailable(req);
+}
+
+int mi_api_webhook_get(mi_req_t *req)
+{
+    json_t *out = NULL;
+    mi_db_t *db = mi_req_db(req);
+
+    return db ? answer(req, mi_webhook_get(db, req->r->pool, &req->caller,
+                                           req->param, &out), HTTP_OK, out)
+              : mi_http_unavailable(req);
+}
+
+int mi_api_webhook_update(mi_req_t *req)
+{
+    char *buf;
+    apr_size_t len;
+    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out = NULL;
+    const char *url;
+    int active;
+    mi_db_t *db;
+
+    if (!body || !read_fields(req, body, 0, &url, &events, &active)) {
+        return OK;
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    return answer(req, mi_webhook_update(db, req->r->pool, &req->caller,
+                                         req->param, url, events, active,
+                                         &out), HTTP_OK, out);
+}
+
+int mi_api_webhook_delete(mi_req_t *req)
+{
+    mi_db_t *db = mi_req_db(req);
+    mi_result_e rc;
+
+    if (!db) {
+        return mi_http_unavailable(req);
+    }
+    rc = mi_webhook_delete(db, req->r->pool, &req->caller, req->param);
+    return answer(req, rc, HTTP_OK, rc != MI_OK ? NULL
+        : mi_json_own(req->r->pool, json_pack("{s:b, s:s}", "success", 1,
+                                              "id", req->param)));
+}
+
+int mi_api_webhook_rotate(mi_req_t *req)
+{
+    json_t *out = NULL;
+    mi_db_t *db = mi_req_db(req);
+
+    return db ? answer(req, mi_webhook_rotate(db, req->r->pool, &req->caller,
+                                              req->param, &out), HTTP_OK, out)
+              : mi_http_unavailable(req);
+}
+
+int mi_api_webhook_deliveries(mi_req_t *req)
+{
+    json_t *out = NULL;
+    mi_db_t *db = mi_req_db(req);
+
+    return db ? answer(req, mi_webhook_deliveries(db, req->r->pool,
+                                                  &req->caller, req->param,
+                                                  &out), HTTP_OK, out)
+              : mi_http_unavailable(req);
+}
+
+/* Sends a webhook.test delivery now, from this request, and reports. */
+int mi_api_webhook_test(mi_req_t *req)
+{
+    request_rec *r = req->r;
+    mi_webhook_target_t target;
+    mi_delivery_t d;
+    mi_send_result_t res;
+    mi_db_t *db = mi_req_db(req);
+    apr_int64_t now = mi_now_ms();
+
+    if (!db) {
+        return mi_http_unavailable(req);
+    }
+    switch (mi_webhook_target(db, r->pool, &req->caller, req->param,
+                              &target)) {
+    case MI_OK:
+        break;
+    case MI_ERR_NOT_FOUND:
+        return not_found(req);
+    default:
+        return mi_http_unavailable(req);
+    }
+    memset(&d, 0, sizeof(d));
+    d.id = mi_id_new(r->pool, "d");
+    d.webhook_id = target.id;
+    d.url = target.url;
+    d.secret = target.secret;
+    d.event = TEST_EVENT;
+    d.event_time = now;
+    d.payload = mi_json_dump(r->pool, mi_json_own(r->pool, json_pack(
+        "{s:s, s:s, s:s, s:{s:s, s:s}}", "event", TEST_EVENT,
+        "timestamp", mi_time_iso(r->pool, now), "integrationId",
+        target.integration_id, "data", "webhookId", target.id, "message",
+        "Test delivery from mod_integration")));
+    mi_delivery_send(r->pool, &req->conf->delivery, &d, &res);
+    return mi_http_json(r, HTTP_OK, mi_json_own(r->pool, json_pack(
+        "{s:s, s:s, s:s, s:o, s:b, s:o, s:i, s:I}", "webhookId", target.id,
+        "url", target.url, "event", TEST_EVENT,
+        "statusCode", res.status ? json_integer(res.status) : json_null(),
+        "success", res.success, "error", mi_json_string_or_null(res.error),
+        "attemptNumber", 1, "duration", (json_int_t)res.duration_ms)));
+}
