@@ -22,12 +22,13 @@ static int not_found(mi_req_t *req)
                                       "id \"%s\"", req->param));
 }
 
-/* The common ending: 200/201 with the body, 404 or 503. */
-static int answer(mi_req_t *req, mi_result_e rc, int status, json_t *body)
+/* The common ending: 200/201 with *body, 404 or 503. (A pointer: the
+ * operation that fills it is an argument evaluated in the same call.) */
+static int answer(mi_req_t *req, mi_result_e rc, int status, json_t **body)
 {
     switch (rc) {
     case MI_OK:
-        return mi_http_json(req->r, status, body);
+        return mi_http_json(req->r, status, *body);
     case MI_ERR_NOT_FOUND:
         return not_found(req);
     default:
@@ -81,7 +82,7 @@ int mi_api_webhook_create(mi_req_t *req)
 {
     char *buf;
     apr_size_t len;
-    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out;
+    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out = NULL;
     const char *url;
     int active;
     mi_db_t *db;
@@ -93,7 +94,7 @@ int mi_api_webhook_create(mi_req_t *req)
         return mi_http_unavailable(req);
     }
     return answer(req, mi_webhook_create(db, req->r->pool, &req->caller, url,
-                                         events, &out), HTTP_CREATED, out);
+                                         events, &out), HTTP_CREATED, &out);
 }
 
 int mi_api_webhook_list(mi_req_t *req)
@@ -102,7 +103,7 @@ int mi_api_webhook_list(mi_req_t *req)
     mi_db_t *db = mi_req_db(req);
 
     return db ? answer(req, mi_webhook_list(db, req->r->pool, &req->caller,
-                                            &out), HTTP_OK, out)
+                                            &out), HTTP_OK, &out)
               : mi_http_unavailable(req);
 }
 
@@ -112,7 +113,7 @@ int mi_api_webhook_get(mi_req_t *req)
     mi_db_t *db = mi_req_db(req);
 
     return db ? answer(req, mi_webhook_get(db, req->r->pool, &req->caller,
-                                           req->param, &out), HTTP_OK, out)
+                                           req->param, &out), HTTP_OK, &out)
               : mi_http_unavailable(req);
 }
 
@@ -133,21 +134,23 @@ int mi_api_webhook_update(mi_req_t *req)
     }
     return answer(req, mi_webhook_update(db, req->r->pool, &req->caller,
                                          req->param, url, events, active,
-                                         &out), HTTP_OK, out);
+                                         &out), HTTP_OK, &out);
 }
 
 int mi_api_webhook_delete(mi_req_t *req)
 {
     mi_db_t *db = mi_req_db(req);
+    json_t *out;
     mi_result_e rc;
 
     if (!db) {
         return mi_http_unavailable(req);
     }
     rc = mi_webhook_delete(db, req->r->pool, &req->caller, req->param);
-    return answer(req, rc, HTTP_OK, rc != MI_OK ? NULL
+    out = rc != MI_OK ? NULL
         : mi_json_own(req->r->pool, json_pack("{s:b, s:s}", "success", 1,
-                                              "id", req->param)));
+                                              "id", req->param));
+    return answer(req, rc, HTTP_OK, &out);
 }
 
 int mi_api_webhook_rotate(mi_req_t *req)
@@ -156,7 +159,7 @@ int mi_api_webhook_rotate(mi_req_t *req)
     mi_db_t *db = mi_req_db(req);
 
     return db ? answer(req, mi_webhook_rotate(db, req->r->pool, &req->caller,
-                                              req->param, &out), HTTP_OK, out)
+                                              req->param, &out), HTTP_OK, &out)
               : mi_http_unavailable(req);
 }
 
@@ -167,7 +170,7 @@ int mi_api_webhook_deliveries(mi_req_t *req)
 
     return db ? answer(req, mi_webhook_deliveries(db, req->r->pool,
                                                   &req->caller, req->param,
-                                                  &out), HTTP_OK, out)
+                                                  &out), HTTP_OK, &out)
               : mi_http_unavailable(req);
 }
 

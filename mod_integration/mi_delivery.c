@@ -50,13 +50,14 @@ static const mi_stmt_t healthy_stmt = { "mi_delivery_healthy", {
     NULL } };
 
 /* One more consecutive failure; disabled at the limit or on 410. */
+/* One more consecutive failure; disabled at the limit or on 410. (The
+ * CAST matters on SQLite too: an expression compared with a text parameter
+ * is compared as text.) */
 static const mi_stmt_t failed_hook_stmt = { "mi_delivery_failed_hook", {
     "UPDATE webhooks SET failure_count = failure_count + 1, "
-    "active = CASE WHEN %s = '1' OR failure_count + 1 >= %s THEN 0 "
-    "ELSE active END WHERE id = %s RETURNING active",
-    "UPDATE webhooks SET failure_count = failure_count + 1, "
     "active = CASE WHEN %s = '1' OR failure_count + 1 >= CAST(%s AS INTEGER) "
-    "THEN 0 ELSE active END WHERE id = %s RETURNING active" } };
+    "THEN 0 ELSE active END WHERE id = %s RETURNING active",
+    NULL } };
 
 static const mi_stmt_t failed_stmt = { "mi_delivery_failed", {
     "UPDATE webhook_deliveries SET state = %s, attempts = attempts + 1, "

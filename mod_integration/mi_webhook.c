@@ -46,21 +46,21 @@ static const mi_stmt_t target_stmt = { "mi_webhook_target", {
     "WHERE id = %s AND integration_id = %s",
     NULL } };
 
-/* Re-activation (active from 0 to 1) resets the failure count. */
+/* Re-activation (active from 0 to 1) resets the failure count. The
+ * active parameter is '' (unchanged), '1' or '0'. */
 static const mi_stmt_t update_stmt = { "mi_webhook_update", {
     "UPDATE webhooks SET url = COALESCE(%s, url), "
     "events = COALESCE(%s, events), "
     "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
     "ELSE failure_count END, "
-    "active = CASE WHEN %s = '' THEN active ELSE %s END, updated_at = %s "
-    "WHERE id = %s AND integration_id = %s",
+    "active = CASE WHEN %s = '' THEN active WHEN %s = '1' THEN 1 ELSE 0 END, "
+    "updated_at = %s WHERE id = %s AND integration_id = %s",
     "UPDATE webhooks SET url = COALESCE(%s, url), "
     "events = COALESCE(%s, events), "
     "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
     "ELSE failure_count END, "
-    "active = CASE WHEN %s = '' THEN active ELSE CAST(%s AS INTEGER) END, "
-    "updated_at = CAST(%s AS BIGINT) "
-    "WHERE id = %s AND integration_id = %s" } };
+    "active = CASE WHEN %s = '' THEN active WHEN %s = '1' THEN 1 ELSE 0 END, "
+    "updated_at = CAST(%s AS BIGINT) WHERE id = %s AND integration_id = %s" } };
 
 static const mi_stmt_t delete_stmt = { "mi_webhook_delete", {
     "DELETE FROM webhooks WHERE id = %s AND integration_id = %s",
