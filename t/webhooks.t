@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 82, have_lwp;
+plan tests => 84, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -133,6 +133,19 @@ ok t_cmp(scalar $rx->requests, 0, 'a fully invalid request queues nothing');
 api(DELETE => '/suppliers/V-1', token => $tok);
 @got = $rx->wait_for(sub { @_ >= 1 }, 5);
 ok t_cmp($got[0]{headers}{'x-webhook-event'}, 'supplier.deleted', 'supplier.deleted');
+
+# A refused (rolled-back) delete queues nothing.
+$rx->clear;
+api(POST => '/products', token => $tok,
+    body => { products => [ { externalId => 'P-0', name => 'p' } ] });
+api(POST => '/batches', token => $tok, body => { batches => [
+    { externalId => 'B-0', productExternalId => 'P-0', batchNumber => 'b' } ] });
+$rx->wait_for(sub { named('batch.created', @_) }, 5);
+$rx->clear;
+ok t_cmp(api(DELETE => '/products/P-0', token => $tok)->code, 409,
+         'a refused delete');
+sleep 1;
+ok t_cmp(scalar $rx->requests, 0, 'a rolled-back write queues no event');
 
 # Products, batches and DDS status changes.
 $rx->clear;
