@@ -214,38 +214,32 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
-                                const mi_delivery_conf_t *conf,
-                                const mi_delivery_t *d,
-                                const mi_send_result_t *result)
+/* Records one attempt, inside the caller's transaction. */
+static apr_status_t record(mi_db_t *db, apr_pool_t *pool,
+                           const mi_delivery_conf_t *conf,
+                           const mi_delivery_t *d,
+                           const mi_send_result_t *result)
 {
     apr_int64_t now = mi_now_ms();
     const char *args[6];
     mi_rows_t rows;
     int disabled, retry;
 
-    if (mi_db_begin(db, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
     if (result->success) {
         args[0] = apr_itoa(pool, result->status);
         args[1] = mi_db_int(pool, now);
         args[2] = d->id;
         if (mi_db_exec(db, pool, &delivered_stmt, NULL, 3, args)
-                != APR_SUCCESS
-            || mi_db_exec(db, pool, &healthy_stmt, NULL, 1, &d->webhook_id)
-                   != APR_SUCCESS) {
-            mi_db_rollback(db);
+                != APR_SUCCESS) {
             return APR_EGENERAL;
         }
-        return mi_db_commit(db);
+        return mi_db_exec(db, pool, &healthy_stmt, NULL, 1, &d->webhook_id);
     }
     args[0] = result->status == 410 ? "1" : "0";
     args[1] = apr_itoa(pool, conf->disable_after);
     args[2] = d->webhook_id;
     if (mi_db_select(db, pool, &failed_hook_stmt, &rows, 3, args)
             != APR_SUCCESS) {
-        mi_db_rollback(db);
         return APR_EGENERAL;
     }
     disabled = rows.nrows == 0 || !strcmp(rows.rows[0][0], "0");
@@ -261,8 +255,27 @@ apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
     if (mi_db_exec(db, pool, &failed_stmt, NULL, 6, args) != APR_SUCCESS
         || (disabled && mi_db_exec(db, pool, &drop_stmt, NULL, 1,
                                    &d->webhook_id) != APR_SUCCESS)) {
-        mi_db_rollback(db);
         return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
+                                const mi_delivery_conf_t *conf,
+                                const apr_array_header_t *claimed,
+                                const mi_send_result_t *results)
+{
+    int i;
+
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < claimed->nelts; i++) {
+        if (record(db, pool, conf, &APR_ARRAY_IDX(claimed, i, mi_delivery_t),
+                   &results[i]) != APR_SUCCESS) {
+            mi_db_rollback(db);
+            return APR_EGENERAL;
+        }
     }
     return mi_db_commit(db);
 }

@@ -47,12 +47,13 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
                                const mi_delivery_conf_t *conf, int max,
                                apr_array_header_t **claimed);
 
-/* Records an attempt: delivered, to be retried, or failed for good; keeps
- * the webhook's consecutive failure count and disables it at the limit or
- * on 410 Gone. */
+/* Records the attempts of a claim (results[i] for claimed entry i), in one
+ * transaction: delivered, to be retried, or failed for good; keeps each
+ * webhook's consecutive failure count and disables it at the limit or on
+ * 410 Gone. */
 apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
-                                const mi_delivery_t *d,
-                                const mi_send_result_t *result);
+                                const apr_array_header_t *claimed,
+                                const mi_send_result_t *results);
 
 #endif

@@ -15,7 +15,7 @@
 
 #define MI_WATCHDOG_NAME "_integration_webhooks_"
 #define MI_WATCHDOG_TICK apr_time_from_msec(200)
-#define MI_CLAIM_MAX 10
+#define MI_CLAIM_MAX 50
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
@@ -46,18 +46,22 @@ static apr_status_t claim(server_rec *s, apr_pool_t *pool,
     return rv;
 }
 
-static void finish(server_rec *s, apr_pool_t *pool, const mi_delivery_t *d,
-                   const mi_send_result_t *res)
+/* One write transaction for the whole claim: on SQLite each commit is a
+ * sync to disk and holds the write lock that requests need. */
+static void finish(server_rec *s, apr_pool_t *pool,
+                   const apr_array_header_t *claimed,
+                   const mi_send_result_t *results)
 {
     ap_dbd_t *dbd = dbd_open(pool, s);
     mi_db_t *db = dbd ? mi_db_of_dbd(pool, dbd) : NULL;
 
-    /* Not recorded: the lease runs out and the attempt is made again,
+    /* Not recorded: the leases run out and the attempts are made again;
      * delivery is at least once. */
-    if (!db || mi_delivery_finish(db, pool, &conf_of(s)->delivery, d, res)
-                   != APR_SUCCESS) {
+    if (!db || mi_delivery_finish(db, pool, &conf_of(s)->delivery, claimed,
+                                  results) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
-                     "recording webhook delivery %s failed: %s", d->id,
+                     "recording %d webhook deliveries failed: %s",
+                     claimed->nelts,
                      db && db->error ? db->error : "no connection");
     }
     if (dbd) {
@@ -69,23 +73,27 @@ static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
 {
     server_rec *s = baton;
     apr_array_header_t *claimed = NULL;
+    mi_send_result_t *results;
     int i;
 
     if (state != AP_WATCHDOG_STATE_RUNNING
         || claim(s, ptemp, &claimed) != APR_SUCCESS) {
         return APR_SUCCESS;
     }
+    if (claimed->nelts == 0) {
+        return APR_SUCCESS;
+    }
+    results = apr_pcalloc(ptemp, claimed->nelts * sizeof(*results));
     for (i = 0; i < claimed->nelts; i++) {
         const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
-        mi_send_result_t res;
 
-        mi_delivery_send(ptemp, &conf_of(s)->delivery, d, &res);
+        mi_delivery_send(ptemp, &conf_of(s)->delivery, d, &results[i]);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
                      "webhook delivery %s (%s) attempt %d: %s", d->id,
                      d->event, d->attempts + 1,
-                     res.success ? "delivered" : res.error);
-        finish(s, ptemp, d, &res);
+                     results[i].success ? "delivered" : results[i].error);
     }
+    finish(s, ptemp, claimed, results);
     return APR_SUCCESS;
 }
 
