@@ -36,16 +36,24 @@ static int answer(mi_req_t *req, mi_result_e rc, int status, json_t **body)
     }
 }
 
-/* url and events of a create or update; NULL when absent (update). */
-static int read_fields(mi_req_t *req, json_t *body, int creating,
-                       const char **url, json_t **events, int *active)
+/* The body of a create or an update, checked: url and events (NULL when
+ * absent from an update), active (-1 when absent). Returns 0 when it has
+ * answered. */
+static int read_webhook(mi_req_t *req, int creating, const char **url,
+                        json_t **events, int *active)
 {
     request_rec *r = req->r;
-    json_t *u = json_object_get(body, "url");
-    json_t *e = json_object_get(body, "events");
-    json_t *a = json_object_get(body, "active");
+    char *buf;
+    apr_size_t len;
+    json_t *body = mi_api_read_object(req, &buf, &len), *u, *e, *a;
     const char *err;
 
+    if (!body) {
+        return 0;
+    }
+    u = json_object_get(body, "url");
+    e = json_object_get(body, "events");
+    a = json_object_get(body, "active");
     *url = NULL;
     *events = NULL;
     *active = -1;
@@ -80,14 +88,12 @@ static int read_fields(mi_req_t *req, json_t *body, int creating,
 
 int mi_api_webhook_create(mi_req_t *req)
 {
-    char *buf;
-    apr_size_t len;
-    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out = NULL;
+    json_t *events, *out = NULL;
     const char *url;
     int active;
     mi_db_t *db;
 
-    if (!body || !read_fields(req, body, 1, &url, &events, &active)) {
+    if (!read_webhook(req, 1, &url, &events, &active)) {
         return OK;
     }
     if (!(db = mi_req_db(req))) {
@@ -119,14 +125,12 @@ int mi_api_webhook_get(mi_req_t *req)
 
 int mi_api_webhook_update(mi_req_t *req)
 {
-    char *buf;
-    apr_size_t len;
-    json_t *body = mi_api_read_object(req, &buf, &len), *events, *out = NULL;
+    json_t *events, *out = NULL;
     const char *url;
     int active;
     mi_db_t *db;
 
-    if (!body || !read_fields(req, body, 0, &url, &events, &active)) {
+    if (!read_webhook(req, 0, &url, &events, &active)) {
         return OK;
     }
     if (!(db = mi_req_db(req))) {

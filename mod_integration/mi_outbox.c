@@ -1,4 +1,11 @@
-/* mi_outbox.c: the transactional outbox of webhook events. */
+/* mi_outbox.c: the transactional outbox of webhook events.
+ *
+ * A write queues one row per event (webhook_events), in its transaction:
+ * cheap, whatever the number of webhooks. The delivery thread then takes
+ * events (deleting them) and creates one delivery row per subscribed active
+ * webhook, in one transaction, so that each event is fanned out exactly
+ * once even with several processes or nodes.
+ */
 #include "mi_outbox.h"
 #include "mi_time.h"
 
@@ -7,31 +14,50 @@ static const mi_stmt_t wanted_stmt = { "mi_outbox_wanted", {
     "LIMIT 1",
     NULL } };
 
+static const mi_stmt_t queue_stmt = { "mi_outbox_queue", {
+    "INSERT INTO webhook_events (id, organization_id, event, data, "
+    "event_time) SELECT 'e' || lower(hex(randomblob(12))), %s, "
+    "json_extract(value, '$.event'), json(json_extract(value, '$.data')), %s "
+    "FROM json_each(%s)",
+    "INSERT INTO webhook_events (id, organization_id, event, data, "
+    "event_time) SELECT 'e' || replace(CAST(gen_random_uuid() AS text), "
+    "'-', ''), %s, v->>'event', CAST(v->'data' AS text), CAST(%s AS BIGINT) "
+    "FROM json_array_elements(CAST(%s AS json)) AS e(v)" } };
+
+static const mi_stmt_t take_stmt = { "mi_outbox_take", {
+    "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
+    "ORDER BY event_time LIMIT %s) "
+    "RETURNING organization_id, event, data, event_time",
+    "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
+    "ORDER BY event_time LIMIT CAST(%s AS BIGINT)) "
+    "RETURNING organization_id, event, data, event_time" } };
+
 /* The body of each delivery is fixed here, per webhook (its integration's
  * id); its bytes are what is signed and sent, on every attempt. */
-static const mi_stmt_t queue_stmt = { "mi_outbox_queue", {
+static const mi_stmt_t fan_out_stmt = { "mi_outbox_fan_out", {
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
     "SELECT 'd' || lower(hex(randomblob(12))), w.id, "
     "json_extract(e.value, '$.event'), "
-    "json_object('event', json_extract(e.value, '$.event'), 'timestamp', %s, "
+    "json_object('event', json_extract(e.value, '$.event'), "
+    "'timestamp', json_extract(e.value, '$.ts'), "
     "'integrationId', w.integration_id, "
     "'data', json(json_extract(e.value, '$.data'))), "
-    "%s, 'PENDING', 0, %s, %s, %s "
-    "FROM webhooks w, json_each(%s) e "
-    "WHERE w.organization_id = %s AND w.active = 1 AND EXISTS "
-    "(SELECT 1 FROM json_each(w.events) x "
+    "json_extract(e.value, '$.time'), 'PENDING', 0, %s, %s, %s "
+    "FROM json_each(%s) e JOIN webhooks w "
+    "ON w.organization_id = json_extract(e.value, '$.org') AND w.active = 1 "
+    "WHERE EXISTS (SELECT 1 FROM json_each(w.events) x "
     "WHERE x.value = json_extract(e.value, '$.event'))",
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
     "SELECT 'd' || replace(CAST(gen_random_uuid() AS text), '-', ''), w.id, "
     "e.v->>'event', CAST(json_build_object('event', e.v->>'event', "
-    "'timestamp', CAST(%s AS text), 'integrationId', w.integration_id, "
-    "'data', e.v->'data') AS text), "
-    "CAST(%s AS BIGINT), 'PENDING', 0, CAST(%s AS BIGINT), "
-    "CAST(%s AS BIGINT), CAST(%s AS BIGINT) "
-    "FROM webhooks w, json_array_elements(CAST(%s AS json)) AS e(v) "
-    "WHERE w.organization_id = %s AND w.active = 1 "
+    "'timestamp', e.v->>'ts', 'integrationId', w.integration_id, "
+    "'data', e.v->'data') AS text), CAST(e.v->>'time' AS BIGINT), "
+    "'PENDING', 0, CAST(%s AS BIGINT), CAST(%s AS BIGINT), "
+    "CAST(%s AS BIGINT) "
+    "FROM json_array_elements(CAST(%s AS json)) AS e(v) JOIN webhooks w "
+    "ON w.organization_id = e.v->>'org' AND w.active = 1 "
     "AND CAST(w.events AS jsonb) ? (e.v->>'event')" } };
 
 json_t *mi_outbox_events(apr_pool_t *pool)
@@ -59,15 +85,53 @@ int mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org)
 apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
                              const json_t *events)
 {
-    apr_int64_t now = mi_now_ms();
-    const char *args[7];
+    const char *args[3];
 
     if (json_array_size(events) == 0) {
         return APR_SUCCESS;
     }
-    args[0] = mi_time_iso(pool, now);
-    args[1] = args[2] = args[3] = args[4] = mi_db_int(pool, now);
-    args[5] = mi_json_dump(pool, events);
-    args[6] = org;
-    return mi_db_exec(db, pool, &queue_stmt, NULL, 7, args);
+    args[0] = org;
+    args[1] = mi_db_int(pool, mi_now_ms());
+    args[2] = mi_json_dump(pool, events);
+    return mi_db_exec(db, pool, &queue_stmt, NULL, 3, args);
+}
+
+apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
+                               int *taken)
+{
+    json_t *events = mi_json_own(pool, json_array());
+    const char *args[4], *now = mi_db_int(pool, mi_now_ms());
+    mi_rows_t rows;
+    int i;
+
+    *taken = 0;
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    args[0] = apr_itoa(pool, max);
+    if (mi_db_select(db, pool, &take_stmt, &rows, 1, args) != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    if (rows.nrows == 0) {
+        mi_db_rollback(db);
+        return APR_SUCCESS;
+    }
+    for (i = 0; i < rows.nrows; i++) {
+        const char **r = rows.rows[i];
+        apr_int64_t t = apr_atoi64(r[3]);
+
+        json_array_append_new(events, json_pack("{s:s, s:s, s:o, s:I, s:s}",
+            "org", r[0], "event", r[1], "data",
+            json_loads(r[2], JSON_DECODE_ANY, NULL), "time", (json_int_t)t,
+            "ts", mi_time_iso(pool, t)));
+    }
+    args[0] = args[1] = args[2] = now;
+    args[3] = mi_json_dump(pool, events);
+    if (mi_db_exec(db, pool, &fan_out_stmt, NULL, 4, args) != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    *taken = rows.nrows;
+    return mi_db_commit(db);
 }

@@ -1,7 +1,8 @@
 /* mi_outbox.h: the transactional outbox of webhook events. Events are
- * queued by the write that causes them, in its transaction: one delivery
- * row per event and active webhook of the organization subscribed to it. A
- * rolled-back write queues nothing. */
+ * queued by the write that causes them, in its transaction (a rolled-back
+ * write queues nothing); the delivery thread fans each out, exactly once,
+ * to one delivery row per active webhook of the organization subscribed to
+ * it. */
 #ifndef MI_OUTBOX_H
 #define MI_OUTBOX_H
 
@@ -16,8 +17,13 @@ void mi_outbox_add(json_t *events, const char *event, json_t *data);
  * callers skip building events nobody would receive. */
 int mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org);
 
-/* Queues the events for every subscribed active webhook of org. */
+/* Queues the events of org; call inside the write's transaction. */
 apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
                              const json_t *events);
+
+/* Takes up to max queued events (oldest first) and creates their delivery
+ * rows, in one transaction; *taken says how many events. */
+apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
+                               int *taken);
 
 #endif

@@ -12,10 +12,12 @@
 #include <mod_dbd.h>
 #include <mod_watchdog.h>
 #include "mi_delivery.h"
+#include "mi_outbox.h"
 
 #define MI_WATCHDOG_NAME "_integration_webhooks_"
 #define MI_WATCHDOG_TICK apr_time_from_msec(200)
 #define MI_CLAIM_MAX 50
+#define MI_FAN_OUT_MAX 1000
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
@@ -25,13 +27,20 @@ static const mi_server_conf_t *conf_of(server_rec *s)
     return ap_get_module_config(s->module_config, &integration_module);
 }
 
+/* Fans queued events out to delivery rows, then claims due deliveries. */
 static apr_status_t claim(server_rec *s, apr_pool_t *pool,
                           apr_array_header_t **claimed)
 {
     ap_dbd_t *dbd = dbd_open(pool, s);
     mi_db_t *db = dbd ? mi_db_of_dbd(pool, dbd) : NULL;
     apr_status_t rv = APR_EGENERAL;
+    int taken;
 
+    if (db && mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, &taken)
+                  != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00306)
+                     "fanning webhook events out failed: %s", db->error);
+    }
     if (db) {
         rv = mi_delivery_claim(db, pool, &conf_of(s)->delivery,
                                MI_CLAIM_MAX, claimed);
