@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 84, have_lwp;
+plan tests => 88, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -52,7 +52,8 @@ hooks(DELETE => "/$https_id");
 
 # Create, read, list: the secret is shown once.
 my @all_events = qw(supplier.created supplier.updated supplier.deleted
-    product.created batch.created sync.completed sync.failed
+    product.created product.updated product.deleted batch.created
+    batch.updated batch.deleted sync.completed sync.failed
     dds.status_changed dds.submitted dds.approved);
 $r = hooks(POST => '', { url => $rx->url, events => \@all_events });
 my $hook = json_of($r);
@@ -133,6 +134,25 @@ ok t_cmp(scalar $rx->requests, 0, 'a fully invalid request queues nothing');
 api(DELETE => '/suppliers/V-1', token => $tok);
 @got = $rx->wait_for(sub { @_ >= 1 }, 5);
 ok t_cmp($got[0]{headers}{'x-webhook-event'}, 'supplier.deleted', 'supplier.deleted');
+
+# Updates and deletes of products and batches.
+$rx->clear;
+api(POST => '/products', token => $tok,
+    body => { products => [ { externalId => 'P-U', name => 'p' } ] });
+api(POST => '/batches', token => $tok, body => { batches => [
+    { externalId => 'B-U', productExternalId => 'P-U', batchNumber => 'b' } ] });
+api(POST => '/products', token => $tok,
+    body => { products => [ { externalId => 'P-U', name => 'p2' } ] });
+api(POST => '/batches', token => $tok, body => { batches => [
+    { externalId => 'B-U', productExternalId => 'P-U', batchNumber => 'b2' } ] });
+api(DELETE => '/batches/B-U', token => $tok);
+api(DELETE => '/products/P-U', token => $tok);
+@got = $rx->wait_for(sub { named('product.deleted', @_) }, 5);
+for my $name (qw(product.updated batch.updated batch.deleted product.deleted)) {
+    my ($e) = events_of(named($name, @got));
+    ok t_cmp($e && $e->{data}{externalId}, $name =~ /^product/ ? 'P-U' : 'B-U',
+             "$name with its externalId");
+}
 
 # A refused (rolled-back) delete queues nothing.
 $rx->clear;
