@@ -26,6 +26,12 @@ static const mi_stmt_t claim_stmt = { "mi_delivery_claim", {
     "AND (lease_until IS NULL OR lease_until < CAST(%s AS BIGINT)) "
     "RETURNING id" } };
 
+static const mi_stmt_t due_stmt = { "mi_delivery_due", {
+    "SELECT 1 FROM webhook_deliveries WHERE state = 'PENDING' "
+    "AND next_attempt_at <= %s LIMIT 1",
+    "SELECT 1 FROM webhook_deliveries WHERE state = 'PENDING' "
+    "AND next_attempt_at <= CAST(%s AS BIGINT) LIMIT 1" } };
+
 static const mi_stmt_t details_stmt = { "mi_delivery_details", {
     "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
     "d.event_time, d.attempts FROM webhook_deliveries d "
@@ -179,6 +185,15 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
     int i;
 
     *claimed = apr_array_make(pool, max, sizeof(mi_delivery_t));
+    /* A read first: most ticks find nothing due, and the claim is a write
+     * (on SQLite, the lock that requests need). */
+    args[0] = mi_db_int(pool, now);
+    if (mi_db_select(db, pool, &due_stmt, &rows, 1, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (rows.nrows == 0) {
+        return APR_SUCCESS;
+    }
     /* Long enough to send every claimed row, each up to the timeout. */
     args[0] = mi_db_int(pool, now + LEASE_SLACK_MS
                                   + max * apr_time_as_msec(conf->timeout));
