@@ -1,4 +1,5 @@
 /* mi_db.c: the database seen through plain apr_dbd (see mi_db.h). */
+#include <dlfcn.h>
 #include <string.h>
 #include "mi_db.h"
 
@@ -113,25 +114,74 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
     }
 }
 
+/* A prepared statement as cached for a connection: on PostgreSQL, named
+ * statements live in the server session, so each entry remembers the
+ * session (backend process id) it was prepared in. */
+typedef struct {
+    apr_dbd_prepared_t *stmt;
+    int session;
+} cached_t;
+
+/* The PostgreSQL session of the connection: it changes when the driver
+ * reconnects (check_conn's PQreset), and with it the named statements are
+ * gone. libpq is already loaded, globally, by apr_dbd's pgsql driver; the
+ * module does not link it. 0 on SQLite. */
+static int session_of(mi_db_t *db)
+{
+    typedef int (*backend_pid_fn)(const void *conn);
+    backend_pid_fn backend_pid;
+
+    if (db->dialect != MI_DIALECT_PGSQL) {
+        return 0;
+    }
+    backend_pid = (backend_pid_fn)(apr_uintptr_t)dlsym(RTLD_DEFAULT,
+                                                       "PQbackendPID");
+    return backend_pid ? backend_pid(apr_dbd_native_handle(db->driver,
+                                                           db->handle))
+                       : -1;
+}
+
+/* PostgreSQL's PREPARE takes these; DDL it does not. */
+static int preparable(const char *sql)
+{
+    static const char *const verbs[] = { "SELECT", "INSERT", "UPDATE",
+                                         "DELETE", "WITH", NULL };
+    int i;
+
+    for (i = 0; verbs[i]; i++) {
+        if (!strncmp(sql, verbs[i], strlen(verbs[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
                                     const mi_stmt_t *st)
 {
-    apr_dbd_prepared_t *stmt = apr_hash_get(db->cache, st->name,
-                                            APR_HASH_KEY_STRING);
-    int rc;
+    cached_t *c = apr_hash_get(db->cache, st->name, APR_HASH_KEY_STRING);
+    const char *sql = st->sql[db->dialect] ? st->sql[db->dialect]
+                                           : st->sql[MI_DIALECT_SQLITE3];
+    int session = preparable(sql) ? session_of(db) : 0, rc;
+    apr_dbd_prepared_t *stmt = NULL;
 
-    if (stmt) {
-        return stmt;
+    if (c && c->session == session) {
+        return c->stmt;
     }
-    rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle,
-                         st->sql[db->dialect] ? st->sql[db->dialect]
-                                              : st->sql[MI_DIALECT_SQLITE3],
-                         NULL, &stmt);
+    /* PostgreSQL: a named statement, parsed and planned once per session
+     * (-1: libpq's PQbackendPID not found, stay with unnamed ones). */
+    rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle, sql,
+                         session > 0 ? st->name : NULL, &stmt);
     if (rc != 0) {
         note_error(db, pool, rc);
         return NULL;
     }
-    apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, stmt);
+    if (!c) {
+        c = apr_palloc(db->conn_pool, sizeof(*c));
+        apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, c);
+    }
+    c->stmt = stmt;
+    c->session = session;
     return stmt;
 }
 
@@ -159,6 +209,10 @@ apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
                         (const char **)args);
     if (rc != 0 && may_retry(db, pool)) {
+        /* Reconnected: a named statement must be prepared again. */
+        if (!(stmt = prepared(db, pool, st))) {
+            return APR_EGENERAL;
+        }
         rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
                             (const char **)args);
     }
@@ -191,6 +245,9 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs,
                          (const char **)args);
     if (rc != 0 && may_retry(db, pool)) {
+        if (!(stmt = prepared(db, pool, st))) {
+            return APR_EGENERAL;
+        }
         res = NULL;
         rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
                              nargs, (const char **)args);
@@ -239,7 +296,11 @@ apr_status_t mi_db_run(mi_db_t *db, const char *sql)
 
 void mi_db_forget_statements(mi_db_t *db)
 {
-    apr_hash_clear(db->cache);
+    /* PostgreSQL re-plans its named statements after a schema change by
+     * itself, and would refuse to prepare one of the same name again. */
+    if (db->dialect == MI_DIALECT_SQLITE3) {
+        apr_hash_clear(db->cache);
+    }
 }
 
 static apr_status_t txn_cleanup(void *data)

@@ -77,8 +77,8 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
 /* Runs a plain SQL text without parameters (migrations). */
 apr_status_t mi_db_run(mi_db_t *db, const char *sql);
 
-/* Drops the cached statements: after a schema change SQLite refuses
- * statements prepared before it. */
+/* Drops the cached statements where that is needed: after a schema change
+ * SQLite refuses statements prepared before it. */
 void mi_db_forget_statements(mi_db_t *db);
 
 /* Transactions, as plain BEGIN/COMMIT/ROLLBACK: apr_dbd's own transaction
