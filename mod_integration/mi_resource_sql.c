@@ -173,10 +173,12 @@ static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
             "AND last_synced_at > %s%s ORDER BY last_synced_at, id "
             "LIMIT %s OFFSET %s", cols, res->table, ip, ids, ip, ip);
     }
+    /* = ANY(ARRAY(...)): the page's ids first, then one primary key
+     * lookup each (an IN could be planned as a scan of the whole table). */
     return apr_psprintf(p,
-        "SELECT %s FROM %s AS t WHERE t.id IN (SELECT id FROM %s "
+        "SELECT %s FROM %s AS t WHERE t.id = ANY(ARRAY(SELECT id FROM %s "
         "WHERE organization_id = %%s AND last_synced_at > %s%s "
-        "ORDER BY last_synced_at, id LIMIT %s OFFSET %s) "
+        "ORDER BY last_synced_at, id LIMIT %s OFFSET %s)) "
         "ORDER BY t.last_synced_at, t.id", cols, res->table, res->table, ip,
         ids, ip, ip);
 }
