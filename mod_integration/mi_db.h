@@ -4,9 +4,10 @@
  * module a mod_dbd connection for one request, in integration-admin one
  * connection opened by hand. Statements are prepared lazily, once per
  * connection, and cached in a hash that lives as long as the connection.
- * On PostgreSQL they are prepared without a label: the driver then runs them
- * with PQexecParams, which keeps no server-side state that a database restart
- * could take away (labelled statements vanish on reconnect and stay gone).
+ * On PostgreSQL they are named statements of the server session; the cache
+ * remembers the session each was prepared in, so that after the driver
+ * reconnects (a database restart) they are prepared again instead of failing
+ * for good as stock mod_dbd's do.
  */
 #ifndef MI_DB_H
 #define MI_DB_H
