@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use POSIX ();
 use MI::Test;
 
-plan tests => 19, have_lwp;
+plan tests => 22, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -53,6 +53,35 @@ ok t_cmp(json_of($r4)->{created}, 1, "another organization's key-1 is its own");
 for my $bad ('', 'x' x 256, "caf\x{e9}") {
     my $r = post_key($bad, $body);
     ok t_cmp($r->code, 400, 'bad key: ' . length($bad) . ' characters');
+}
+
+# A claim whose request is still running: 409 until it finishes. The claim
+# is written straight into the database, as a running request leaves it.
+{
+    require Digest::SHA;
+    my $b = { suppliers => [ { externalId => 'RUN-1', name => 'r' } ] };
+    my $raw = encode_json($b);
+    my $hash = Digest::SHA::sha256_hex("POST suppliers\n$raw");
+    my $now = int(time() * 1000);
+    my $sql = "INSERT INTO idempotency_keys (organization_id, idem_key, "
+        . "request_hash, state, created_at, expires_at) VALUES "
+        . "('$t->{org}', 'key-running', '$hash', 'RUNNING', $now, "
+        . ($now + 86400000) . ")";
+    if (db_driver() eq 'sqlite3') {
+        system('sqlite3', $ENV{MI_DB_PARAMS}, $sql) == 0 or die "sqlite3";
+    }
+    else {
+        my %p = map { split /=/ } split ' ', $ENV{MI_DB_PARAMS};
+        system('psql', '-q', '-h', $p{host}, '-p', $p{port}, '-U', $p{user},
+               '-d', $p{dbname}, '-c', $sql) == 0 or die "psql";
+    }
+    my $r = api(POST => '/suppliers', token => $tok, body => $raw,
+                headers => { 'Idempotency-Key' => 'key-running' });
+    ok t_cmp($r->code, 409, 'the first request is still running');
+    ok t_cmp(json_of($r)->{error}, 'IDEMPOTENCY_KEY_IN_USE',
+             'IDEMPOTENCY_KEY_IN_USE');
+    ok t_cmp(api(GET => '/suppliers/RUN-1', token => $tok)->code, 404,
+             'and nothing was written');
 }
 
 # Concurrent requests with one key: exactly one writes.

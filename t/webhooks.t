@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 88, have_lwp;
+plan tests => 92, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -39,7 +39,11 @@ for my $case ([ { url => 'ftp://x/', events => ['supplier.created'] },
               [ { url => $rx->url, events => 'supplier.created' },
                 'events must be a non-empty array of event names' ],
               [ { url => $rx->url, events => ['supplier.exploded'] },
-                'Unknown event "supplier.exploded"' ]) {
+                'Unknown event "supplier.exploded"' ],
+              [ { url => $rx->url, events => ['sync.failed', 'sync.failed'] },
+                'Duplicate event "sync.failed"' ],
+              [ { url => 'https://h/' . ('x' x 2040), events => ['sync.failed'] },
+                'url must be at most 2048 characters' ]) {
     my $r = hooks(POST => '', $case->[0]);
     ok t_cmp($r->code, 400, "400: $case->[1]");
     ok t_cmp(json_of($r)->{message}, $case->[1], 'message');
