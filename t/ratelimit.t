@@ -52,6 +52,7 @@ while (my $line = <$rd>) {
     $codes{$line}++;
 }
 waitpid $_, 0 for @pids;
+print "# status codes seen: ", join(', ', map { "$_ x $codes{$_}" } sort keys %codes), "\n";
 ok t_cmp($codes{200} // 0, 19, 'exactly the limit succeeded');
 ok t_cmp($codes{429} // 0, 21, 'the rest were refused');
 
