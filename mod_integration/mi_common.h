@@ -25,7 +25,6 @@
 typedef enum {
     MI_OK = 0,
     MI_ERR_NOT_FOUND,     /* the record (or token, org, ...) does not exist */
-    MI_ERR_INVALID,       /* input breaks a rule; message says which */
     MI_ERR_CONFLICT,      /* refused to keep references intact */
     MI_ERR_DB             /* the database failed or could not be reached */
 } mi_result_e;
