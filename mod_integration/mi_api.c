@@ -35,11 +35,6 @@ int mi_api_openapi(mi_req_t *req)
                              mi_openapi_json_len);
 }
 
-static int validation_error(request_rec *r, const char *message)
-{
-    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
-}
-
 int mi_api_list(mi_req_t *req)
 {
     request_rec *r = req->r;
@@ -49,7 +44,7 @@ int mi_api_list(mi_req_t *req)
     mi_db_t *db;
 
     if (err) {
-        return validation_error(r, err);
+        return mi_http_invalid(r, err);
     }
     mi_jsonw_init(&body, r->pool, 1024 * page.limit);
     if (!(db = mi_req_db(req))
@@ -60,8 +55,7 @@ int mi_api_list(mi_req_t *req)
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
 
-/* The {externalId} of the path, decoded exactly once. */
-static const char *external_id_param(mi_req_t *req)
+const char *mi_api_param(mi_req_t *req)
 {
     return req->param ? mi_url_decode(req->r->pool, req->param) : NULL;
 }
@@ -76,12 +70,12 @@ static int not_found(mi_req_t *req, const char *external_id)
 
 int mi_api_get(mi_req_t *req)
 {
-    const char *external_id = external_id_param(req);
+    const char *external_id = mi_api_param(req);
     mi_jsonw_t entity;
     mi_db_t *db;
 
     if (!external_id) {
-        return validation_error(req->r, "Malformed percent-encoding in path");
+        return mi_http_invalid(req->r, "Malformed percent-encoding in path");
     }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
@@ -101,11 +95,11 @@ int mi_api_get(mi_req_t *req)
 
 int mi_api_delete(mi_req_t *req)
 {
-    const char *external_id = external_id_param(req);
+    const char *external_id = mi_api_param(req);
     mi_db_t *db;
 
     if (!external_id) {
-        return validation_error(req->r, "Malformed percent-encoding in path");
+        return mi_http_invalid(req->r, "Malformed percent-encoding in path");
     }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
@@ -155,7 +149,7 @@ json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
     case MI_JSON_OK:
         break;
     case MI_JSON_ENCODING:
-        validation_error(r, "Request body must be valid UTF-8");
+        mi_http_invalid(r, "Request body must be valid UTF-8");
         return NULL;
     default:
         mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", *len == 0
@@ -188,14 +182,14 @@ static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
         json_t *flag = json_object_get(body, "autoCreateDDS");
 
         if (flag && !json_is_boolean(flag)) {
-            validation_error(r, "autoCreateDDS must be a boolean");
+            mi_http_invalid(r, "autoCreateDDS must be a boolean");
             return NULL;
         }
         *auto_dds = json_is_true(flag);
     }
     records = json_object_get(body, key);
     if (!json_is_array(records)) {
-        validation_error(r, apr_psprintf(r->pool, "%s must be an array",
+        mi_http_invalid(r, apr_psprintf(r->pool, "%s must be an array",
                                          key));
         return NULL;
     }
@@ -226,7 +220,7 @@ static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
         return 0;
     }
     if (!mi_idem_key_valid(key)) {
-        validation_error(r, "Idempotency-Key must be 1 to 255 printable "
+        mi_http_invalid(r, "Idempotency-Key must be 1 to 255 printable "
                             "ASCII characters");
         return 1;
     }

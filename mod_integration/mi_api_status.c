@@ -11,20 +11,15 @@
 
 #define MI_MAX_FILTER_IDS 500
 
-static int validation_error(request_rec *r, const char *message)
-{
-    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
-}
-
 int mi_api_dds(mi_req_t *req)
 {
     request_rec *r = req->r;
-    const char *batch = req->param ? mi_url_decode(r->pool, req->param) : NULL;
+    const char *batch = mi_api_param(req);
     json_t *body;
     mi_db_t *db;
 
     if (!batch) {
-        return validation_error(r, "Malformed percent-encoding in path");
+        return mi_http_invalid(r, "Malformed percent-encoding in path");
     }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
@@ -106,17 +101,17 @@ int mi_api_sync_status(mi_req_t *req)
 
     if (!type) {
         if (ids) {
-            return validation_error(r, "externalIds needs entityType");
+            return mi_http_invalid(r, "externalIds needs entityType");
         }
         return sync_summary(req);
     }
     if (!(res = mi_resource_of_type(type))) {
-        return validation_error(r, "entityType must be SUPPLIER, PRODUCT or "
+        return mi_http_invalid(r, "entityType must be SUPPLIER, PRODUCT or "
                                    "BATCH");
     }
     if ((err = mi_page_parse(r->pool, query, &page)) != NULL
         || (ids && !(page.ids = ids_filter(r->pool, ids, &err)))) {
-        return validation_error(r, err);
+        return mi_http_invalid(r, err);
     }
     mi_jsonw_init(&body, r->pool, 1024 * page.limit);
     if (!(db = mi_req_db(req))
@@ -139,14 +134,14 @@ int mi_api_sync_logs(mi_req_t *req)
     mi_db_t *db;
 
     if ((err = mi_page_parse(r->pool, query, &page)) != NULL) {
-        return validation_error(r, err);
+        return mi_http_invalid(r, err);
     }
     if (type && !mi_resource_of_type(type)) {
-        return validation_error(r, "entityType must be SUPPLIER, PRODUCT or "
+        return mi_http_invalid(r, "entityType must be SUPPLIER, PRODUCT or "
                                    "BATCH");
     }
     if (status && !mi_synclog_status_valid(status)) {
-        return validation_error(r, "status must be SUCCESS, PARTIAL, ERROR "
+        return mi_http_invalid(r, "status must be SUCCESS, PARTIAL, ERROR "
                                    "or IN_PROGRESS");
     }
     if (!(db = mi_req_db(req))

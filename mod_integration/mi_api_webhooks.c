@@ -10,11 +10,6 @@
 
 #define TEST_EVENT "webhook.test"
 
-static int validation_error(request_rec *r, const char *message)
-{
-    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
-}
-
 static int not_found(mi_req_t *req)
 {
     return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
@@ -59,26 +54,26 @@ static int read_webhook(mi_req_t *req, int creating, const char **url,
     *active = -1;
     if (u || creating) {
         if (!json_is_string(u)) {
-            validation_error(r, "url is required and must be a string");
+            mi_http_invalid(r, "url is required and must be a string");
             return 0;
         }
         if ((err = mi_webhook_url_check(r->pool, json_string_value(u),
                                         req->conf->webhook_allow_http))) {
-            validation_error(r, err);
+            mi_http_invalid(r, err);
             return 0;
         }
         *url = json_string_value(u);
     }
     if (e || creating) {
         if ((err = mi_webhook_events_check(r->pool, e))) {
-            validation_error(r, err);
+            mi_http_invalid(r, err);
             return 0;
         }
         *events = e;
     }
     if (a) {
         if (!json_is_boolean(a)) {
-            validation_error(r, "active must be a boolean");
+            mi_http_invalid(r, "active must be a boolean");
             return 0;
         }
         *active = json_is_true(a);

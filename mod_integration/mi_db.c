@@ -54,6 +54,12 @@ mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     db->conn_pool = conn_pool;
     db->cache = cache;
     db->dialect = (mi_dialect_e)mi_db_dialect_of(apr_dbd_name(driver));
+    if (db->dialect == MI_DIALECT_PGSQL) {
+        /* libpq is already loaded, globally, by apr_dbd's pgsql driver; the
+         * module does not link it. Looked up once per unit of work. */
+        db->backend_pid = (int (*)(const void *))(apr_uintptr_t)
+            dlsym(RTLD_DEFAULT, "PQbackendPID");
+    }
     return db;
 }
 
@@ -124,21 +130,15 @@ typedef struct {
 
 /* The PostgreSQL session of the connection: it changes when the driver
  * reconnects (check_conn's PQreset), and with it the named statements are
- * gone. libpq is already loaded, globally, by apr_dbd's pgsql driver; the
- * module does not link it. 0 on SQLite. */
+ * gone. 0 on SQLite; -1 when libpq's PQbackendPID was not found. */
 static int session_of(mi_db_t *db)
 {
-    typedef int (*backend_pid_fn)(const void *conn);
-    backend_pid_fn backend_pid;
-
     if (db->dialect != MI_DIALECT_PGSQL) {
         return 0;
     }
-    backend_pid = (backend_pid_fn)(apr_uintptr_t)dlsym(RTLD_DEFAULT,
-                                                       "PQbackendPID");
-    return backend_pid ? backend_pid(apr_dbd_native_handle(db->driver,
-                                                           db->handle))
-                       : -1;
+    return db->backend_pid ? db->backend_pid(apr_dbd_native_handle(
+                                 db->driver, db->handle))
+                           : -1;
 }
 
 /* PostgreSQL's PREPARE takes these; DDL it does not. */

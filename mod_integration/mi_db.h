@@ -37,6 +37,7 @@ typedef struct {
     int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
     int used;                       /* a statement succeeded on it */
+    int (*backend_pid)(const void *);   /* libpq's PQbackendPID (pgsql) */
     const char *error;              /* last error, copied from the driver */
 } mi_db_t;
 

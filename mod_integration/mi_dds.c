@@ -134,11 +134,6 @@ apr_status_t mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
                            created);
 }
 
-static json_t *time_or_null(apr_pool_t *pool, const char *ms)
-{
-    return ms ? json_string(mi_time_iso(pool, apr_atoi64(ms))) : json_null();
-}
-
 mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
                           const char *batch_external_id, json_t **body)
 {
@@ -164,8 +159,8 @@ mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
 
         json_array_append_new(subs, json_pack("{s:s, s:s, s:s, s:o, s:o}",
             "id", d[0], "status", d[1], "ddsNumber", d[2],
-            "submittedAt", time_or_null(pool, d[3]),
-            "createdAt", time_or_null(pool, d[4])));
+            "submittedAt", mi_json_time_or_null(pool, d[3]),
+            "createdAt", mi_json_time_or_null(pool, d[4])));
     }
     if (b[6]) {
         supplier = json_pack("{s:s, s:o, s:o}", "id", b[6],

@@ -33,6 +33,11 @@ int mi_http_error(request_rec *r, int status, const char *code,
     return mi_http_json(r, status, body);
 }
 
+int mi_http_invalid(request_rec *r, const char *message)
+{
+    return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
+}
+
 int mi_http_unavailable(mi_req_t *req)
 {
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)

@@ -15,6 +15,9 @@ int mi_http_json_text(request_rec *r, int status, const char *text,
 int mi_http_error(request_rec *r, int status, const char *code,
                   const char *message);
 
+/* 400 VALIDATION_ERROR with the message; returns OK. */
+int mi_http_invalid(request_rec *r, const char *message);
+
 /* 503 SERVICE_UNAVAILABLE with Retry-After, logging why (never SQL). */
 int mi_http_unavailable(mi_req_t *req);
 

@@ -1,6 +1,7 @@
 /* mi_json.c: Jansson tied to APR pools, strict parsing, compact dumps. */
 #include <string.h>
 #include "mi_json.h"
+#include "mi_time.h"
 
 static apr_status_t json_cleanup(void *data)
 {
@@ -80,4 +81,9 @@ char *mi_json_dump(apr_pool_t *pool, const json_t *json)
 json_t *mi_json_string_or_null(const char *s)
 {
     return s ? json_string(s) : json_null();
+}
+
+json_t *mi_json_time_or_null(apr_pool_t *pool, const char *ms)
+{
+    return ms ? json_string(mi_time_iso(pool, apr_atoi64(ms))) : json_null();
 }

@@ -25,4 +25,8 @@ char *mi_json_dump(apr_pool_t *pool, const json_t *json);
 /* json_string of a possibly NULL C string (JSON null for NULL). */
 json_t *mi_json_string_or_null(const char *s);
 
+/* The ISO 8601 time of epoch milliseconds given as text (a database
+ * column), or JSON null for NULL. */
+json_t *mi_json_time_or_null(apr_pool_t *pool, const char *ms);
+
 #endif

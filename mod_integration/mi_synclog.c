@@ -76,11 +76,6 @@ int mi_synclog_status_valid(const char *status)
            || !strcmp(status, "ERROR") || !strcmp(status, "IN_PROGRESS");
 }
 
-static json_t *time_or_null(apr_pool_t *pool, const char *ms)
-{
-    return ms ? json_string(mi_time_iso(pool, apr_atoi64(ms))) : json_null();
-}
-
 mi_result_e mi_synclog_list(mi_db_t *db, apr_pool_t *pool, const char *org,
                             const char *entity_type, const char *status,
                             int page, int limit, json_t **body)
@@ -113,9 +108,9 @@ mi_result_e mi_synclog_list(mi_db_t *db, apr_pool_t *pool, const char *org,
             "recordsAffected", (json_int_t)apr_atoi64(r[5]),
             "errorMessage", mi_json_string_or_null(r[6]),
             "metadata", meta ? meta : json_object(),
-            "startedAt", time_or_null(pool, r[8]),
-            "completedAt", time_or_null(pool, r[9]),
-            "createdAt", time_or_null(pool, r[10])));
+            "startedAt", mi_json_time_or_null(pool, r[8]),
+            "completedAt", mi_json_time_or_null(pool, r[9]),
+            "createdAt", mi_json_time_or_null(pool, r[10])));
     }
     total = apr_atoi64(count.rows[0][0]);
     *body = mi_json_own(pool, json_pack("{s:o, s:I, s:i, s:i, s:I}",
