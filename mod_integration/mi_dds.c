@@ -52,14 +52,6 @@ static const mi_stmt_t update_status = { "mi_dds_update_status", {
     "UPDATE dds SET status = %s, submitted_at = CAST(%s AS BIGINT), "
     "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
 
-static const mi_stmt_t record_change = { "mi_dds_record_change", {
-    "INSERT INTO dds_status_changes (id, organization_id, dds_id, "
-    "batch_external_id, dds_number, previous_status, new_status, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-    "INSERT INTO dds_status_changes (id, organization_id, dds_id, "
-    "batch_external_id, dds_number, previous_status, new_status, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, CAST(%s AS BIGINT))" } };
-
 int mi_dds_status_valid(const char *status)
 {
     int i;
@@ -211,7 +203,7 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
                               const char *status, const char **previous,
                               const char **dds_number)
 {
-    const char *args[8] = { org, batch_external_id };
+    const char *args[4] = { org, batch_external_id };
     apr_int64_t now = mi_now_ms();
     mi_rows_t batch, dds;
     const char *dds_id, *submitted;
@@ -267,23 +259,13 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
             return MI_ERR_DB;
         }
     }
-    if (!*previous || strcmp(*previous, status)) {
-        args[0] = mi_id_new(pool, "c");
-        args[1] = org;
-        args[2] = dds_id;
-        args[3] = batch_external_id;
-        args[4] = *dds_number;
-        args[5] = *previous;
-        args[6] = status;
-        args[7] = mi_db_int(pool, now);
-        if (mi_db_exec(db, pool, &record_change, NULL, 8, args)
-                != APR_SUCCESS
-            || queue_status_events(db, pool, org, batch_external_id,
-                                   *dds_number, *previous, status)
-                   != APR_SUCCESS) {
-            mi_db_rollback(db);
-            return MI_ERR_DB;
-        }
+    /* The change is recorded as its webhook events, in this transaction. */
+    if ((!*previous || strcmp(*previous, status))
+        && queue_status_events(db, pool, org, batch_external_id,
+                               *dds_number, *previous, status)
+               != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return MI_ERR_DB;
     }
     return mi_db_commit(db) == APR_SUCCESS ? MI_OK : MI_ERR_DB;
 }
