@@ -37,8 +37,8 @@ typedef struct {
 
 /* The statements of one resource, generated from its fields at start-up. */
 typedef struct {
-    mi_stmt_t insert;       /* (rows, org, now, now, now, org) -> ext, id */
-    mi_stmt_t update;       /* (rows, now, now, org) -> ext, id */
+    mi_stmt_t insert;       /* (chunk, org, now, now, now, org) -> ext, id */
+    mi_stmt_t update;       /* (chunk, now, now, org) -> ext, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */
@@ -75,6 +75,23 @@ enum {
     MI_COL_UPDATED_AT,
     MI_COL_FIELDS             /* the fields follow, in descriptor order */
 };
+
+/* The texts a record is written with (mi_validate, mi_upsert), one per
+ * parameter: its internal id, its externalId, the mask of the fields it
+ * carried (bit i for field i, in decimal), then one per field in
+ * descriptor order; NULL for SQL NULL, and for a field it did not carry. */
+typedef enum {
+    MI_ROW_ID = 0,
+    MI_ROW_EXTERNAL_ID,
+    MI_ROW_MASK,
+    MI_ROW_FIELDS             /* the fields follow */
+} mi_row_e;
+
+/* Rows per upsert statement: a request of up to 500 records runs each
+ * statement once per chunk; the unused rows of the last chunk are bound
+ * as NULL. 100 rows of 20 parameters stay far below SQLite's 32766 and
+ * PostgreSQL's 65535 parameters. */
+#define MI_UPSERT_CHUNK 100
 
 /* Generates the SQL of every resource; call once, before any request. */
 void mi_resources_init(apr_pool_t *pool);

@@ -1,67 +1,78 @@
 /* mi_resource_sql.c: a resource's statements, generated from its fields.
  *
- * The upsert is set-based: all valid records of a request travel as one
- * JSON array parameter, expanded by the database (json_each on SQLite,
- * jsonb_array_elements on PostgreSQL). The INSERT creates what is new and
- * returns it; the UPDATE then changes the rest, each field only where the
- * record carried it (absent keeps, null clears).
+ * The upsert is set-based: the valid records of a request travel in
+ * chunks of MI_UPSERT_CHUNK rows of bound parameters, one statement per
+ * chunk. The INSERT creates what is new and returns it; the UPDATE then
+ * changes the rest, each field only where the record carried it (absent
+ * keeps, null clears).
  *
  * A resource has at most 63 fields: the presence mask is a 64-bit integer.
  */
 #include "mi_resource.h"
 
-/* A field of one element of the JSON parameter (SQLite: value, PostgreSQL:
- * v), typed for its column. */
-static const char *element_value(apr_pool_t *p, mi_dialect_e d,
-                                 const char *key, mi_field_type_e type)
+/* A column of the rows parameter, typed for its table: SQLite converts by
+ * column affinity as it stores; PostgreSQL needs the cast (its parameters
+ * arrive as text). */
+static const char *typed_column(apr_pool_t *p, mi_dialect_e d,
+                                const char *column, mi_field_type_e type)
 {
-    if (d == MI_DIALECT_SQLITE3) {
-        return apr_psprintf(p, "json_extract(value, '$.%s')", key);
-    }
+    const char *pg_type;
+
     switch (type) {
     case MI_FIELD_BOOLEAN:
-        return apr_psprintf(p, "CAST(v->>'%s' AS boolean)", key);
+        pg_type = "boolean";
+        break;
     case MI_FIELD_NUMBER:
-        return apr_psprintf(p, "CAST(v->>'%s' AS double precision)", key);
+        pg_type = "double precision";
+        break;
     case MI_FIELD_DATE:
-        return apr_psprintf(p, "CAST(v->>'%s' AS date)", key);
+        pg_type = "date";
+        break;
     default:
-        return apr_psprintf(p, "(v->>'%s')", key);
+        pg_type = NULL;
     }
+    if (d == MI_DIALECT_SQLITE3 || !pg_type) {
+        return apr_pstrcat(p, ", ", column, NULL);
+    }
+    return apr_psprintf(p, ", CAST(%s AS %s) AS %s", column, pg_type, column);
 }
 
-/* The rows of the request, each field read once from the JSON parameter:
- * r(id, ext, m, <columns>), where m has bit i set when the record carried
- * field i (mi_validate). SQLite materialises them, so that it walks these
- * rows and finds each stored record by its unique key (otherwise it scans
- * the organisation's records, and every row of the parameter for each).
- * PostgreSQL inlines them: its estimate for a function scan keeps the plan
- * on the unique index, where a materialised CTE could tip it to a hash
- * join over the whole table. */
+/* The rows of the request, r(id, ext, m, <columns>): MI_UPSERT_CHUNK rows
+ * of bound parameters in the layout of mi_row_e (MI_ROW_MASK is m: bit i
+ * set when the record carried field i). Unused rows of the last chunk are
+ * all NULL and have no ext. SQLite materialises them, so that it walks
+ * these rows and finds each stored record by its unique key. */
 static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                             mi_dialect_e d)
 {
-    const char *cols = "";
-    int i;
+    int width = MI_ROW_FIELDS + res->nfields, i;
+    apr_array_header_t *row = apr_array_make(p, width, sizeof(char *));
+    apr_array_header_t *rows = apr_array_make(p, MI_UPSERT_CHUNK,
+                                              sizeof(char *));
+    const char *names = "id, ext, m", *typed = "id, ext, CAST(m AS bigint) AS m";
+    const char *one;
 
+    for (i = 0; i < width; i++) {
+        APR_ARRAY_PUSH(row, const char *) = "%s";
+    }
+    one = apr_pstrcat(p, "(", apr_array_pstrcat(p, row, ','), ")", NULL);
+    for (i = 0; i < MI_UPSERT_CHUNK; i++) {
+        APR_ARRAY_PUSH(rows, const char *) = one;
+    }
     for (i = 0; i < res->nfields; i++) {
         const mi_field_t *f = &res->fields[i];
 
-        cols = apr_psprintf(p, "%s, %s AS %s", cols,
-                            element_value(p, d, f->column, f->type),
-                            f->column);
+        names = apr_pstrcat(p, names, ", ", f->column, NULL);
+        typed = apr_pstrcat(p, typed,
+                            typed_column(p, d, f->column, f->type), NULL);
     }
-    return apr_psprintf(p,
-        "WITH r AS %s(SELECT %s AS id, %s AS ext, %s AS m%s FROM %s) ",
-        d == MI_DIALECT_SQLITE3 ? "MATERIALIZED " : "",
-        element_value(p, d, "id", MI_FIELD_STRING),
-        element_value(p, d, "external_id", MI_FIELD_STRING),
-        d == MI_DIALECT_SQLITE3 ? "json_extract(value, '$.m')"
-                                : "CAST(v->>'m' AS bigint)",
-        cols,
-        d == MI_DIALECT_SQLITE3
-            ? "json_each(%s)"
-            : "jsonb_array_elements(CAST(%s AS jsonb)) AS e(v)");
+    if (d == MI_DIALECT_SQLITE3) {
+        return apr_psprintf(p, "WITH r(%s) AS MATERIALIZED (VALUES %s) ",
+                            names, apr_array_pstrcat(p, rows, ','));
+    }
+    return apr_psprintf(p, "WITH v(%s) AS (VALUES %s), r AS (SELECT %s "
+                        "FROM v WHERE ext IS NOT NULL) ", names,
+                        apr_array_pstrcat(p, rows, ','), typed);
 }
 
 static const char *int_param(mi_dialect_e d)
@@ -111,7 +122,7 @@ static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
         "%sINSERT INTO %s (id, organization_id, external_id%s, sync_status, "
         "last_synced_at, created_at, updated_at) "
         "SELECT r.id, %%s, r.ext%s, 'SYNCED', %s, %s, %s FROM r "
-        "WHERE %s ON CONFLICT (organization_id, external_id) DO NOTHING "
+        "WHERE r.ext IS NOT NULL AND %s ON CONFLICT (organization_id, external_id) DO NOTHING "
         "RETURNING external_id, id",
         rows_cte(p, res, d), res->table, cols, vals, ip, ip, ip,
         d == MI_DIALECT_SQLITE3

@@ -3,7 +3,7 @@
  * Round trips per request, whatever the number of records: one query per
  * reference field (resolve the externalIds named), INSERT of all valid
  * records (new ones are created, known ones left alone), UPDATE of the ones
- * the INSERT did not create, then the DDS drafts (batches), the record
+ * the INSERT did not create (each once per MI_UPSERT_CHUNK records), then the DDS drafts (batches), the record
  * counts and the sync log row -- all in one transaction.
  */
 #include <string.h>
@@ -21,7 +21,7 @@ typedef struct {
     const char *error;      /* NULL when valid */
     const char *id;         /* internal id once written */
     const char *status;     /* CREATED, UPDATED */
-    json_t *row;            /* normalised row for the database */
+    const char **row;       /* its parameters (mi_row_e) */
 } item_t;
 
 typedef struct {
@@ -68,17 +68,17 @@ static void validate_all(upsert_t *u, json_t *records)
             fail_item(u, it, err);
             continue;
         }
-        json_object_set_new(it->row, "id",
-                            json_string(mi_id_new(u->pool, "c")));
+        it->row[MI_ROW_ID] = mi_id_new(u->pool, "c");
     }
 }
 
 /* Replaces the externalIds that reference field f names by the internal ids
  * of those records: one query for the whole request. A record naming one
  * that does not exist fails with the field's message. */
-static apr_status_t resolve_field(upsert_t *u, const mi_field_t *f)
+static apr_status_t resolve_field(upsert_t *u, int f)
 {
-    const mi_resource_t *target = mi_resource_find(f->ref);
+    const mi_field_t *field = &u->res->fields[f];
+    const mi_resource_t *target = mi_resource_find(field->ref);
     json_t *names = mi_json_own(u->pool, json_array());
     apr_hash_t *ids = apr_hash_make(u->pool);
     const char *args[2];
@@ -87,11 +87,9 @@ static apr_status_t resolve_field(upsert_t *u, const mi_field_t *f)
     int r;
 
     for (i = 0; i < u->n; i++) {
-        json_t *v = u->items[i].error ? NULL
-                        : json_object_get(u->items[i].row, f->column);
-
-        if (json_is_string(v)) {
-            json_array_append(names, v);
+        if (!u->items[i].error && u->items[i].row[MI_ROW_FIELDS + f]) {
+            json_array_append_new(names,
+                json_string(u->items[i].row[MI_ROW_FIELDS + f]));
         }
     }
     if (json_array_size(names) == 0) {
@@ -109,36 +107,21 @@ static apr_status_t resolve_field(upsert_t *u, const mi_field_t *f)
     }
     for (i = 0; i < u->n; i++) {
         item_t *it = &u->items[i];
-        json_t *v = it->error ? NULL : json_object_get(it->row, f->column);
+        const char *name = it->error ? NULL : it->row[MI_ROW_FIELDS + f];
         const char *id;
 
-        if (!json_is_string(v)) {
+        if (!name) {
             continue;
         }
-        id = apr_hash_get(ids, json_string_value(v), APR_HASH_KEY_STRING);
+        id = apr_hash_get(ids, name, APR_HASH_KEY_STRING);
         if (id) {
-            json_object_set_new(it->row, f->column, json_string(id));
+            it->row[MI_ROW_FIELDS + f] = id;
         }
         else {
-            fail_item(u, it, mi_text_fill(u->pool, f->missing,
-                                          json_string_value(v)));
+            fail_item(u, it, mi_text_fill(u->pool, field->missing, name));
         }
     }
     return APR_SUCCESS;
-}
-
-/* The rows still to write, as the JSON parameter of the statements. */
-static const char *pending_rows(upsert_t *u)
-{
-    json_t *rows = mi_json_own(u->pool, json_array());
-    size_t i;
-
-    for (i = 0; i < u->n; i++) {
-        if (!u->items[i].error && !u->items[i].status) {
-            json_array_append(rows, u->items[i].row);
-        }
-    }
-    return json_array_size(rows) ? mi_json_dump(u->pool, rows) : NULL;
 }
 
 /* Runs one of the two write statements and marks the items it returned. */
@@ -165,35 +148,57 @@ static apr_status_t write_rows(upsert_t *u, const mi_stmt_t *st, int nargs,
     return APR_SUCCESS;
 }
 
+/* Runs a write statement over the records still pending (valid, neither
+ * created nor updated yet), MI_UPSERT_CHUNK rows at a time; tail holds
+ * the parameters that follow the rows. */
+static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
+                                  int ntail, const char *const *tail,
+                                  const char *status, int *count)
+{
+    size_t width = MI_ROW_FIELDS + (size_t)u->res->nfields;
+    size_t nrows = MI_UPSERT_CHUNK * width;
+    const char **args = apr_palloc(u->pool,
+                                   (nrows + (size_t)ntail) * sizeof(*args));
+    size_t i = 0, k;
+
+    memcpy(args + nrows, tail, (size_t)ntail * sizeof(*args));
+    for (;;) {
+        for (k = 0; i < u->n && k < MI_UPSERT_CHUNK; i++) {
+            if (!u->items[i].error && !u->items[i].status) {
+                memcpy(args + k++ * width, u->items[i].row,
+                       width * sizeof(*args));
+            }
+        }
+        if (k == 0) {
+            return APR_SUCCESS;
+        }
+        memset(args + k * width, 0, (nrows - k * width) * sizeof(*args));
+        if (write_rows(u, st, (int)(nrows + (size_t)ntail), args, status,
+                       count) != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+    }
+}
+
 static apr_status_t write_all(upsert_t *u)
 {
-    const char *org = u->caller->organization_id, *rows, *args[6];
+    const char *org = u->caller->organization_id;
+    const char *insert_tail[] = { org, u->now, u->now, u->now, org };
+    const char *update_tail[] = { u->now, u->now, org };
     size_t i;
     int f;
 
     for (f = 0; f < u->res->nfields; f++) {
         if (u->res->fields[f].type == MI_FIELD_REF
-            && resolve_field(u, &u->res->fields[f]) != APR_SUCCESS) {
+            && resolve_field(u, f) != APR_SUCCESS) {
             return APR_EGENERAL;
         }
     }
-    if ((rows = pending_rows(u)) != NULL) {
-        args[0] = rows;
-        args[1] = args[5] = org;
-        args[2] = args[3] = args[4] = u->now;
-        if (write_rows(u, &u->res->sql.insert, 6, args, "CREATED",
-                       &u->log.created) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-    }
-    if ((rows = pending_rows(u)) != NULL) {
-        args[0] = rows;
-        args[1] = args[2] = u->now;
-        args[3] = org;
-        if (write_rows(u, &u->res->sql.update, 4, args, "UPDATED",
-                       &u->log.updated) != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
+    if (write_pending(u, &u->res->sql.insert, 5, insert_tail, "CREATED",
+                      &u->log.created) != APR_SUCCESS
+        || write_pending(u, &u->res->sql.update, 3, update_tail, "UPDATED",
+                         &u->log.updated) != APR_SUCCESS) {
+        return APR_EGENERAL;
     }
     for (i = 0; i < u->n; i++) {
         /* Neither created nor updated: deleted by a concurrent request

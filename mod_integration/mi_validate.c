@@ -128,13 +128,33 @@ static const char *external_id_of(apr_pool_t *pool, json_t *record,
     return NULL;
 }
 
+/* A valid, non-null value as the text of its parameter. */
+static const char *text_of(apr_pool_t *pool, const mi_field_t *f,
+                           json_t *value)
+{
+    switch (f->type) {
+    case MI_FIELD_NUMBER:
+        if (json_is_integer(value)) {
+            return apr_psprintf(pool, "%" APR_INT64_T_FMT,
+                                (apr_int64_t)json_integer_value(value));
+        }
+        return apr_psprintf(pool, "%.17g", json_real_value(value));
+    case MI_FIELD_BOOLEAN:
+        return json_is_true(value) ? "1" : "0";
+    case MI_FIELD_STRING_ARRAY:
+        return mi_json_dump(pool, value);
+    default:
+        return json_string_value(value);
+    }
+}
+
 const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
-                               json_t *record, json_t **row,
+                               json_t *record, const char ***row,
                                const char **external_id)
 {
-    json_t *out;
+    const char **out;
     const char *err;
-    json_int_t carried = 0;
+    apr_uint64_t carried = 0;
     int i;
 
     *row = NULL;
@@ -145,8 +165,8 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
     if ((err = external_id_of(pool, record, external_id)) != NULL) {
         return err;
     }
-    out = mi_json_own(pool, json_object());
-    json_object_set_new(out, "external_id", json_string(*external_id));
+    out = apr_pcalloc(pool, (MI_ROW_FIELDS + res->nfields) * sizeof(*out));
+    out[MI_ROW_EXTERNAL_ID] = *external_id;
     for (i = 0; i < res->nfields; i++) {
         const mi_field_t *f = &res->fields[i];
         json_t *v = json_object_get(record, f->json);
@@ -159,18 +179,17 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
                 return f->required;
             }
             if (v) {
-                json_object_set_new(out, f->column, json_null());
-                carried |= (json_int_t)1 << i;
+                carried |= (apr_uint64_t)1 << i;
             }
             continue;
         }
         if ((err = check_value(pool, f, v)) != NULL) {
             return err;
         }
-        json_object_set(out, f->column, v);
-        carried |= (json_int_t)1 << i;
+        out[MI_ROW_FIELDS + i] = text_of(pool, f, v);
+        carried |= (apr_uint64_t)1 << i;
     }
-    json_object_set_new(out, "m", json_integer(carried));
+    out[MI_ROW_MASK] = apr_psprintf(pool, "%" APR_UINT64_T_FMT, carried);
     *row = out;
     return NULL;
 }

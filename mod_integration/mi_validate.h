@@ -6,13 +6,12 @@
 #include "mi_json.h"
 #include "mi_resource.h"
 
-/* On success returns NULL and sets *row to a new object keyed by column
- * ("external_id" and each field the record carried, null where it was
- * null; "m", the mask of the fields it carried, bit i for field i) and
- * *external_id. On failure returns the contract's message;
- * *external_id is then the record's externalId, or "" when it has none. */
+/* On success returns NULL and sets *row to the record's parameters
+ * (mi_row_e; MI_ROW_ID is left for the caller) and *external_id. On
+ * failure returns the contract's message; *external_id is then the
+ * record's externalId, or "" when it has none. */
 const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
-                               json_t *record, json_t **row,
+                               json_t *record, const char ***row,
                                const char **external_id);
 
 #endif

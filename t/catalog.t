@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use POSIX ();
 use MI::Test;
 
-plan tests => 73, have_lwp;
+plan tests => 75, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -119,8 +119,10 @@ ok t_cmp($e->{name}, 'BN-1', 'name is the batchNumber');
 
 $r = post(batches => [
     { externalId => 'B-1', productExternalId => 'ITEM-1', batchNumber => 'BN-1b' },
-    { externalId => 'B-2', productExternalId => 'ITEM-2', batchNumber => 'BN-2' },
-    { externalId => 'B-3', productExternalId => 'ITEM-2', batchNumber => 'BN-3' },
+    { externalId => 'B-2', productExternalId => 'ITEM-2', batchNumber => 'BN-2',
+      quantity => 7 },
+    { externalId => 'B-3', productExternalId => 'ITEM-2', batchNumber => 'BN-3',
+      quantity => 0.1 },
     { externalId => 'B-4', productExternalId => 'NOPE', batchNumber => 'BN-4' },
 ], autoCreateDDS => JSON::PP::true());
 $b = json_of($r);
@@ -129,6 +131,9 @@ ok t_cmp(join(',', sort map { $_->{batchExternalId} } @{ $b->{ddsCreated} }),
          'B-2,B-3', 'DDS only for created batches');
 ok t_cmp(join(',', sort map { $_->{ddsNumber} } @{ $b->{ddsCreated} }),
          "DDS-$year-00002,DDS-$year-00003", 'numbers follow on');
+ok t_cmp(api(GET => '/batches/B-2', token => $tok)->content,
+         qr/"quantity":7(\.0)?,/, 'an integer quantity');
+ok t_cmp(get_json('/batches/B-3')->{quantity}, 0.1, 'a fractional quantity');
 $r = post(batches => [ { externalId => 'B-5', productExternalId => 'ITEM-2',
                          batchNumber => 'BN-5' } ]);
 ok t_cmp(json_of($r)->{ddsCreated}, [], 'no DDS without autoCreateDDS');

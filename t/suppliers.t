@@ -7,7 +7,7 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 
-plan tests => 121, have_lwp;
+plan tests => 125, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -221,3 +221,34 @@ $r = api(GET => path_of('suppliers', 'LOT/2024/001'), token => $tok);
 ok t_cmp($r->code, 404, 'deleted record is gone');
 $r = api(DELETE => path_of('suppliers', 'LOT/2024/001'), token => $tok);
 ok t_cmp($r->code, 404, 'second delete is 404');
+
+# New and known records interleaved across the write chunks, with errors
+# among them: each gets its own status, in request order.
+my @mixed = map {
+    $_ % 7 == 0 ? { externalId => "MIX-$_" }
+    : $_ % 2    ? { externalId => "MIX-$_", name => "new $_" }
+    :             { externalId => sprintf('BULK-%04d', $_), name => "v3 $_" }
+} 1 .. 300;
+{
+    # A tenant of its own, knowing the even BULK records up to 300.
+    my $other = tenant();
+    my $post = sub { api(POST => '/suppliers', token => $other->{token},
+                         body => { suppliers => [@_] }) };
+    $post->(map { { externalId => sprintf('BULK-%04d', 2 * $_), name => 'x' } }
+            1 .. 150);
+    $b = json_of($post->(@mixed));
+    $r = api(GET => '/suppliers/BULK-0298', token => $other->{token});
+    ok t_cmp(json_of($r)->{name}, 'v3 298',
+             'a known record of the last chunk updated');
+    $r = api(GET => '/suppliers/MIX-299', token => $other->{token});
+    ok t_cmp(json_of($r)->{name}, 'new 299',
+             'a new record of the last chunk created');
+}
+my @want = map { $_ % 7 == 0 ? 'ERROR' : $_ % 2 ? 'CREATED' : 'UPDATED' }
+           1 .. 300;
+ok t_cmp(join(',', map { $_->{status} } @{ $b->{records} }), join(',', @want),
+         'statuses in request order across chunks');
+ok t_cmp("$b->{created}/$b->{updated}/" . scalar @{ $b->{errors} },
+         join('/', scalar(grep { $_ eq 'CREATED' } @want),
+              scalar(grep { $_ eq 'UPDATED' } @want),
+              scalar(grep { $_ eq 'ERROR' } @want)), 'counts across chunks');

@@ -104,7 +104,8 @@ static void test_json(apr_pool_t *p)
 
 static const char *validate(apr_pool_t *p, const char *text)
 {
-    json_t *rec = NULL, *row;
+    json_t *rec = NULL;
+    const char **row;
     const char *ext;
 
     mi_json_parse(p, text, strlen(text), &rec);
