@@ -116,7 +116,7 @@ int mi_api_sync_status(mi_req_t *req)
     mi_jsonw_init(&body, r->pool, 1024 * page.limit);
     if (!(db = mi_req_db(req))
         || mi_records_list(db, r->pool, res, req->caller.organization_id,
-                           &page, &body) != MI_OK) {
+                           &page, req->conf->lists, &body) != MI_OK) {
         return mi_http_unavailable(req);
     }
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);

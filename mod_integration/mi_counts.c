@@ -1,17 +1,20 @@
-/* mi_counts.c: records per organization and type. */
+/* mi_counts.c: records per organization and type, and their version. */
 #include "mi_counts.h"
 
 static const mi_stmt_t add_stmt = { "mi_counts_add", {
-    "INSERT INTO record_counts (organization_id, entity_type, total) "
-    "VALUES (%s, %s, %s) ON CONFLICT (organization_id, entity_type) "
-    "DO UPDATE SET total = record_counts.total + excluded.total",
-    "INSERT INTO record_counts (organization_id, entity_type, total) "
-    "VALUES (%s, %s, CAST(%s AS BIGINT)) "
+    "INSERT INTO record_counts (organization_id, entity_type, total, "
+    "version) VALUES (%s, %s, %s, 1) "
     "ON CONFLICT (organization_id, entity_type) "
-    "DO UPDATE SET total = record_counts.total + excluded.total" } };
+    "DO UPDATE SET total = record_counts.total + excluded.total, "
+    "version = record_counts.version + 1",
+    "INSERT INTO record_counts (organization_id, entity_type, total, "
+    "version) VALUES (%s, %s, CAST(%s AS BIGINT), 1) "
+    "ON CONFLICT (organization_id, entity_type) "
+    "DO UPDATE SET total = record_counts.total + excluded.total, "
+    "version = record_counts.version + 1" } };
 
 static const mi_stmt_t get_stmt = { "mi_counts_get", {
-    "SELECT total FROM record_counts WHERE organization_id = %s "
+    "SELECT total, version FROM record_counts WHERE organization_id = %s "
     "AND entity_type = %s",
     NULL } };
 
@@ -20,9 +23,6 @@ apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
 {
     const char *args[3];
 
-    if (delta == 0) {
-        return APR_SUCCESS;
-    }
     args[0] = org;
     args[1] = entity_type;
     args[2] = mi_db_int(pool, delta);
@@ -30,7 +30,8 @@ apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
 }
 
 apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           const char *entity_type, apr_int64_t *total)
+                           const char *entity_type, apr_int64_t *total,
+                           apr_int64_t *version)
 {
     const char *args[2] = { org, entity_type };
     mi_rows_t rows;
@@ -39,6 +40,7 @@ apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
         return APR_EGENERAL;
     }
     *total = rows.nrows ? apr_atoi64(rows.rows[0][0]) : 0;
+    *version = rows.nrows ? apr_atoi64(rows.rows[0][1]) : 0;
     return APR_SUCCESS;
 }
 

@@ -14,6 +14,7 @@
 #include "mi_delivery.h"
 #include "mi_db.h"
 #include "mi_json.h"
+#include "mi_listcache.h"
 #include "mi_resource.h"
 #include "mi_token.h"
 
@@ -31,8 +32,10 @@ typedef struct {
     apr_off_t max_body;
     int webhook_allow_http;
     mi_delivery_conf_t delivery;    /* timeout, retry delays, disable after */
+    apr_size_t list_cache;      /* bytes of listings kept per process */
     int set;                    /* which of the above were configured */
     mi_ratelimit_t *limiter;    /* main server only, set in post_config */
+    mi_listcache_t *lists;      /* this process's, set in child_init */
 } mi_server_conf_t;
 
 #define MI_SET_RATE     0x1
@@ -42,6 +45,7 @@ typedef struct {
 #define MI_SET_TIMEOUT  0x10
 #define MI_SET_DELAYS   0x20
 #define MI_SET_DISABLE  0x40
+#define MI_SET_LISTS    0x80
 
 struct mi_route_t;
 

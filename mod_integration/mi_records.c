@@ -115,50 +115,69 @@ static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
     mi_jsonw_lit(w, "}");
 }
 
-mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
-                            const mi_resource_t *res, const char *org,
-                            const mi_page_t *page, mi_jsonw_t *out)
+/* The rows of one page, and their total when the version's total (all
+ * the organization's records of the type) is not it. */
+static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
+                               const mi_resource_t *res, const char *org,
+                               const mi_page_t *page, mi_rows_t *rows,
+                               apr_int64_t *total)
 {
     const char *args[5];
-    mi_rows_t rows, count;
-    apr_int64_t total;
-    int i;
+    const mi_stmt_t *list = &res->sql.list, *count = &res->sql.count;
+    mi_rows_t n;
+    int nargs = 4;
 
     args[0] = org;
     args[1] = mi_db_int(pool, page->since);
     if (page->ids) {
         args[2] = page->ids;
-        args[3] = apr_itoa(pool, page->limit);
-        args[4] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
-        if (mi_db_select(db, pool, &res->sql.list_ids, &rows, 5, args)
-                != APR_SUCCESS
-            || mi_db_select(db, pool, &res->sql.count_ids, &count, 3, args)
-                   != APR_SUCCESS || count.nrows != 1) {
-            return MI_ERR_DB;
-        }
-        total = apr_atoi64(count.rows[0][0]);
+        list = &res->sql.list_ids;
+        count = &res->sql.count_ids;
+        nargs = 5;
     }
-    else {
-        args[2] = apr_itoa(pool, page->limit);
-        args[3] = mi_db_int(pool, (apr_int64_t)(page->page - 1) * page->limit);
-        if (mi_db_select(db, pool, &res->sql.list, &rows, 4, args)
-                != APR_SUCCESS) {
+    args[nargs - 2] = apr_itoa(pool, page->limit);
+    args[nargs - 1] = mi_db_int(pool,
+                                (apr_int64_t)(page->page - 1) * page->limit);
+    if (mi_db_select(db, pool, list, rows, nargs, args) != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    if (page->ids || page->since >= 0) {
+        if (mi_db_select(db, pool, count, &n, nargs - 2, args) != APR_SUCCESS
+            || n.nrows != 1) {
             return MI_ERR_DB;
         }
-        /* Without since, the total is kept by the writes (mi_counts). */
-        if (page->since < 0) {
-            if (mi_counts_get(db, pool, org, res->entity_type, &total)
-                    != APR_SUCCESS) {
-                return MI_ERR_DB;
-            }
-        }
-        else if (mi_db_select(db, pool, &res->sql.count, &count, 2, args)
-                     != APR_SUCCESS || count.nrows != 1) {
-            return MI_ERR_DB;
-        }
-        else {
-            total = apr_atoi64(count.rows[0][0]);
-        }
+        *total = apr_atoi64(n.rows[0][0]);
+    }
+    return MI_OK;
+}
+
+mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
+                            const mi_resource_t *res, const char *org,
+                            const mi_page_t *page, mi_listcache_t *cache,
+                            mi_jsonw_t *out)
+{
+    apr_int64_t total, version;
+    apr_size_t len;
+    const char *key, *kept;
+    mi_rows_t rows;
+    apr_size_t start = out->len;
+    int i;
+
+    /* The version first: rows read after it are at least as new, so what
+     * is kept under it is never older than it. */
+    if (mi_counts_get(db, pool, org, res->entity_type, &total, &version)
+            != APR_SUCCESS) {
+        return MI_ERR_DB;
+    }
+    key = apr_psprintf(pool, "%s %s %d %d %" APR_INT64_T_FMT " %s", org,
+                       res->plural, page->page, page->limit, page->since,
+                       page->ids ? page->ids : "");
+    if ((kept = mi_listcache_get(cache, pool, key, version, &len)) != NULL) {
+        mi_jsonw_raw(out, kept, len);
+        return MI_OK;
+    }
+    if (select_page(db, pool, res, org, page, &rows, &total) != MI_OK) {
+        return MI_ERR_DB;
     }
     mi_jsonw_lit(out, "{\"entities\":[");
     for (i = 0; i < rows.nrows; i++) {
@@ -174,6 +193,7 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
     mi_jsonw_lit(out, ",\"limit\":");
     mi_jsonw_int(out, page->limit);
     mi_jsonw_lit(out, "}");
+    mi_listcache_put(cache, key, version, out->buf + start, out->len - start);
     return MI_OK;
 }
 

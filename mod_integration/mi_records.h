@@ -5,6 +5,7 @@
 
 #include "mi_json.h"
 #include "mi_jsonw.h"
+#include "mi_listcache.h"
 #include "mi_resource.h"
 
 typedef struct {
@@ -19,10 +20,12 @@ typedef struct {
 const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
                           mi_page_t *page);
 
-/* Writes the 200 body of GET /<resource>. */
+/* Writes the 200 body of GET /<resource>, from cache (may be NULL) when
+ * it holds the answer for the records' current version. */
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
-                            const mi_page_t *page, mi_jsonw_t *out);
+                            const mi_page_t *page, mi_listcache_t *cache,
+                            mi_jsonw_t *out);
 
 /* Writes the stored record as a JSON entity. */
 mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,

@@ -337,8 +337,9 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     }
     u.log.completed_at = mi_now_ms();
     *body = mi_json_dump(pool, response_of(&u, dds_created));
-    if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
-                      u.log.created) != APR_SUCCESS
+    if ((u.log.created + u.log.updated > 0
+         && mi_counts_add(db, pool, caller->organization_id, res->entity_type,
+                          u.log.created) != APR_SUCCESS)
         || mi_synclog_write(db, pool, &u.log) != APR_SUCCESS
         || (idem && mi_idem_complete(db, pool, idem, 200, *body)
                         != APR_SUCCESS)

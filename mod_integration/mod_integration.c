@@ -26,6 +26,7 @@
 #define MI_DEFAULT_RATE_LIMIT   100
 #define MI_DEFAULT_RATE_WINDOW  60
 #define MI_DEFAULT_MAX_BODY     (8 * 1024 * 1024)
+#define MI_DEFAULT_LIST_CACHE   (8 * 1024 * 1024)
 #define MI_DEFAULT_WEBHOOK_TIMEOUT apr_time_from_sec(10)
 #define MI_DEFAULT_DISABLE_AFTER 10
 
@@ -42,6 +43,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->rate_window = MI_DEFAULT_RATE_WINDOW;
     conf->max_records = MI_MAX_RECORDS_DEFAULT;
     conf->max_body = MI_DEFAULT_MAX_BODY;
+    conf->list_cache = MI_DEFAULT_LIST_CACHE;
     conf->delivery.timeout = MI_DEFAULT_WEBHOOK_TIMEOUT;
     conf->delivery.delays[0] = apr_time_from_sec(1);
     conf->delivery.delays[1] = apr_time_from_sec(5);
@@ -63,6 +65,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     conf->max_records = add->set & MI_SET_RECORDS ? add->max_records
                                                   : base->max_records;
     conf->max_body = add->set & MI_SET_BODY ? add->max_body : base->max_body;
+    conf->list_cache = add->set & MI_SET_LISTS ? add->list_cache
+                                               : base->list_cache;
     conf->webhook_allow_http = add->set & MI_SET_HTTP
                                    ? add->webhook_allow_http
                                    : base->webhook_allow_http;
@@ -135,9 +139,9 @@ static const char *set_max_records(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+/* A size in bytes, optionally with K, M or G, in [min, 1T]. */
+static int parse_size(const char *arg, apr_int64_t min, apr_int64_t *out)
 {
-    mi_server_conf_t *conf = server_conf(cmd->server);
     char *end;
     apr_int64_t n = apr_strtoi64(arg, &end, 10), unit = 1;
 
@@ -155,12 +159,38 @@ static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
         end++;
         break;
     }
-    if (end == arg || *end || n < 1 || n > (APR_INT64_C(1) << 40) / unit) {
+    if (end == arg || *end || n < min || n > (APR_INT64_C(1) << 40) / unit) {
+        return 0;
+    }
+    *out = n * unit;
+    return 1;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    apr_int64_t n;
+
+    if (!parse_size(arg, 1, &n)) {
         return "IntegrationMaxBodySize must be a size in bytes greater than "
                "0, optionally with K, M or G (e.g. 8M), at most 1T";
     }
-    conf->max_body = (apr_off_t)(n * unit);
+    conf->max_body = (apr_off_t)n;
     conf->set |= MI_SET_BODY;
+    return NULL;
+}
+
+static const char *set_list_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+    apr_int64_t n;
+
+    if (!parse_size(arg, 0, &n) || n > APR_INT64_C(1) << 32) {
+        return "IntegrationListCache must be a size in bytes, optionally "
+               "with K, M or G (e.g. 8M), at most 4G; 0 disables";
+    }
+    conf->list_cache = (apr_size_t)n;
+    conf->set |= MI_SET_LISTS;
     return NULL;
 }
 
@@ -255,6 +285,9 @@ static const command_rec mi_cmds[] = {
                   "records per bulk request (default 500)"),
     AP_INIT_TAKE1("IntegrationMaxBodySize", set_max_body, NULL, RSRC_CONF,
                   "request body limit, e.g. 8M (default 8M)"),
+    AP_INIT_TAKE1("IntegrationListCache", set_list_cache, NULL, RSRC_CONF,
+                  "bytes of answered listings kept per process, e.g. 8M "
+                  "(default 8M; 0 disables)"),
     AP_INIT_FLAG("IntegrationWebhookAllowHttp", set_allow_http, NULL,
                  RSRC_CONF, "On permits plain-http webhook URLs (default Off)"),
     AP_INIT_TAKE1("IntegrationWebhookTimeout", set_webhook_timeout, NULL,
@@ -399,10 +432,22 @@ static void child_init(apr_pool_t *p, server_rec *s)
     mi_server_conf_t *conf = server_conf(s);
     apr_status_t rv;
 
+    server_rec *vs;
+
     if (conf->limiter
         && (rv = mi_ratelimit_child_init(conf->limiter, p)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00007)
                      "mod_integration: cannot attach the rate limit mutex");
+    }
+    /* One cache per server: each may have a database of its own. */
+    for (vs = s; vs; vs = vs->next) {
+        mi_server_conf_t *vc = server_conf(vs);
+
+        if ((rv = mi_listcache_create(&vc->lists, p, vc->list_cache))
+                != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs, MI_LOGNO(00009)
+                         "mod_integration: no listing cache in this process");
+        }
     }
 }
 

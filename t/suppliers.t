@@ -7,7 +7,7 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 
-plan tests => 125, have_lwp;
+plan tests => 127, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -252,3 +252,15 @@ ok t_cmp("$b->{created}/$b->{updated}/" . scalar @{ $b->{errors} },
          join('/', scalar(grep { $_ eq 'CREATED' } @want),
               scalar(grep { $_ eq 'UPDATED' } @want),
               scalar(grep { $_ eq 'ERROR' } @want)), 'counts across chunks');
+
+# A listing answered once is not answered again after a write that leaves
+# the total as it was: the oldest record, updated, ends the last page.
+my $total = list('?limit=1')->{total};
+my $last_page = int(($total + 99) / 100);
+list("?limit=100&page=$last_page");
+my $oldest = list('?limit=1')->{entities}[0];
+post({ externalId => $oldest->{externalId}, name => 'renamed' });
+my $l2 = list("?limit=100&page=$last_page");
+ok t_cmp($l2->{total}, $total, 'the total is unchanged');
+ok t_cmp("$l2->{entities}[-1]{externalId} $l2->{entities}[-1]{name}",
+         "$oldest->{externalId} renamed", 'an update is listed at once');

@@ -5,6 +5,7 @@
 #include "mi_crypto.h"
 #include "mi_json.h"
 #include "mi_jsonw.h"
+#include "mi_listcache.h"
 #include "mi_migrate.h"
 #include "mi_records.h"
 #include "mi_resource.h"
@@ -155,6 +156,18 @@ static mi_result_e get_record(mi_db_t *db, apr_pool_t *p,
     return rc;
 }
 
+/* Lists a page and parses the body. */
+static int listing(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
+                   const char *org, const mi_page_t *page,
+                   mi_listcache_t *cache, json_t **body)
+{
+    mi_jsonw_t w;
+
+    mi_jsonw_init(&w, p, 64);
+    return mi_records_list(db, p, res, org, page, cache, &w) == MI_OK
+           && mi_json_parse(p, w.buf, w.len, body) == MI_JSON_OK;
+}
+
 /* Runs the upsert engine and parses the body it answers with. */
 static int upsert(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
                   const mi_caller_t *caller, json_t *recs, json_t **resp)
@@ -164,6 +177,40 @@ static int upsert(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
     return mi_upsert_run(db, p, res, caller, recs, 0, NULL, &text)
                == APR_SUCCESS
            && mi_json_parse(p, text, strlen(text), resp) == MI_JSON_OK;
+}
+
+static void test_listcache(apr_pool_t *p)
+{
+    mi_listcache_t *c;
+    apr_size_t len = 0;
+    char big[200];
+    const char *v;
+    int i, kept = 0;
+
+    ok(mi_listcache_create(&c, p, 0) == APR_SUCCESS && c == NULL,
+       "a budget of 0 is no cache");
+    ok(mi_listcache_get(NULL, p, "k", 1, &len) == NULL, "no cache, no hit");
+    mi_listcache_create(&c, p, 1600);
+    mi_listcache_put(c, "k", 7, "{\"a\":1}", 7);
+    v = mi_listcache_get(c, p, "k", 7, &len);
+    ok(v && len == 7 && !memcmp(v, "{\"a\":1}", 7), "kept at its version");
+    ok(mi_listcache_get(c, p, "k", 8, &len) == NULL, "not at another version");
+    ok(mi_listcache_get(c, p, "kk", 7, &len) == NULL, "not for another key");
+    mi_listcache_put(c, "k", 8, "[]", 2);
+    ok(mi_listcache_get(c, p, "k", 7, &len) == NULL
+       && mi_listcache_get(c, p, "k", 8, &len) != NULL,
+       "a newer version replaces the older");
+    memset(big, 'x', sizeof(big));
+    mi_listcache_put(c, "big", 1, big, sizeof(big));
+    ok(mi_listcache_get(c, p, "big", 1, &len) == NULL,
+       "a body over an eighth of the budget is not kept");
+    for (i = 0; i < 50; i++) {
+        mi_listcache_put(c, apr_itoa(p, i), 1, big, 150);
+    }
+    for (i = 0; i < 50; i++) {
+        kept += mi_listcache_get(c, p, apr_itoa(p, i), 1, &len) != NULL;
+    }
+    ok(kept >= 1 && kept <= 10, "the budget bounds what is kept");
 }
 
 static void test_engines(apr_pool_t *p)
@@ -233,20 +280,36 @@ static void test_engines(apr_pool_t *p)
     is_str(json_string_value(json_object_get(entity, "name")), "Uno",
            "name updated");
     ok(json_is_null(json_object_get(entity, "city")), "null clears");
+    ok(listing(db, p, res, org, &page, NULL, &resp)
+       && json_integer_value(json_object_get(resp, "total")) == 1,
+       "listing counts");
     {
-        mi_jsonw_t w;
+        mi_listcache_t *cache;
+        json_t *first = NULL, *again = NULL;
 
-        mi_jsonw_init(&w, p, 64);
-        ok(mi_records_list(db, p, res, org, &page, &w) == MI_OK
-           && mi_json_parse(p, w.buf, w.len, &resp) == MI_JSON_OK
-           && json_integer_value(json_object_get(resp, "total")) == 1,
-           "listing counts");
+        mi_listcache_create(&cache, p, 1 << 20);
+        ok(listing(db, p, res, org, &page, cache, &first)
+           && listing(db, p, res, org, &page, cache, &again)
+           && json_equal(first, again), "a kept listing is the same");
+        body = "[{\"externalId\":\"V1\",\"name\":\"Eins\"}]";
+        mi_json_parse(p, body, strlen(body), &recs);
+        ok(upsert(db, p, res, &caller, recs, &resp)
+           && listing(db, p, res, org, &page, cache, &again)
+           && !strcmp(json_string_value(json_object_get(json_array_get(
+                  json_object_get(again, "entities"), 0), "name")), "Eins"),
+           "an update is listed at once, though the total is the same");
+        ok(listing(db, p, res, other, &page, cache, &again)
+           && json_integer_value(json_object_get(again, "total")) == 0,
+           "another tenant's listing is its own");
+        ok(mi_records_delete(db, p, res, &caller, "V1") == MI_OK
+           && get_record(db, p, res, org, "V1", &entity) == MI_ERR_NOT_FOUND,
+           "delete");
+        ok(listing(db, p, res, org, &page, cache, &again)
+           && json_integer_value(json_object_get(again, "total")) == 0,
+           "a delete is listed at once");
     }
     ok(get_record(db, p, res, other, "V1", &entity) == MI_ERR_NOT_FOUND,
        "another tenant sees nothing");
-    ok(mi_records_delete(db, p, res, &caller, "V1") == MI_OK
-       && get_record(db, p, res, org, "V1", &entity) == MI_ERR_NOT_FOUND,
-       "delete");
     mi_db_close(db);
 }
 
@@ -263,6 +326,7 @@ int main(int argc, const char *const *argv)
     test_tokens(p);
     test_json(p);
     test_validation(p);
+    test_listcache(p);
     test_engines(p);
     return tap_done();
 }
