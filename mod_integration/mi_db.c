@@ -156,8 +156,10 @@ static int preparable(const char *sql)
     return 0;
 }
 
-static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
-                                    const mi_stmt_t *st)
+/* The statement prepared on this connection, preparing it when needed;
+ * 0 or the driver's error. */
+static int prepared(mi_db_t *db, const mi_stmt_t *st,
+                    apr_dbd_prepared_t **out)
 {
     cached_t *c = apr_hash_get(db->cache, st->name, APR_HASH_KEY_STRING);
     const char *sql = st->sql[db->dialect] ? st->sql[db->dialect]
@@ -166,15 +168,15 @@ static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
     apr_dbd_prepared_t *stmt = NULL;
 
     if (c && c->session == session) {
-        return c->stmt;
+        *out = c->stmt;
+        return 0;
     }
     /* PostgreSQL: a named statement, parsed and planned once per session
      * (-1: libpq's PQbackendPID not found, stay with unnamed ones). */
     rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle, sql,
                          session > 0 ? st->name : NULL, &stmt);
     if (rc != 0) {
-        note_error(db, pool, rc);
-        return NULL;
+        return rc;
     }
     if (!c) {
         c = apr_palloc(db->conn_pool, sizeof(*c));
@@ -182,48 +184,74 @@ static apr_dbd_prepared_t *prepared(mi_db_t *db, apr_pool_t *pool,
     }
     c->stmt = stmt;
     c->session = session;
-    return stmt;
+    *out = stmt;
+    return 0;
+}
+
+/* Prepares (when needed) and runs st once, as a select when res is given;
+ * 0 or the driver's error. */
+static int run(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+               apr_dbd_results_t **res, int *nrows, int nargs,
+               const char *const *args)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    int rc = prepared(db, st, &stmt);
+
+    if (rc != 0) {
+        return rc;
+    }
+    if (res) {
+        *res = NULL;
+        /* seek = 1: pgsql's asynchronous mode turns errors into "no
+         * rows". */
+        return apr_dbd_pselect(db->driver, pool, db->handle, res, stmt, 1,
+                               nargs, (const char **)args);
+    }
+    return apr_dbd_pquery(db->driver, pool, db->handle, nrows, stmt, nargs,
+                          (const char **)args);
 }
 
 /* A pooled connection may have died with its server (a PostgreSQL
- * restart): the first statement on it then fails, and only that failure
- * lets the driver notice. So when the first statement of a unit of work
- * fails outside a transaction, check_conn (which reconnects a broken pgsql
- * connection) runs and the statement is tried once more. Nothing can have
- * been half-done: nothing ran before it. */
+ * restart): the first statement on it then fails (to prepare, or to run),
+ * and only that failure lets the driver notice. So when the first statement
+ * of a unit of work fails outside a transaction, check_conn (which
+ * reconnects a broken pgsql connection) runs and the statement is tried
+ * once more, prepared again in the new session. Nothing can have been
+ * half-done: nothing ran before it. */
 static int may_retry(mi_db_t *db, apr_pool_t *pool)
 {
     return !db->used && !db->in_txn
            && apr_dbd_check_conn(db->driver, pool, db->handle) == APR_SUCCESS;
 }
 
-apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
-                        int *nrows, int nargs, const char *const *args)
+static int run_or_retry(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                        apr_dbd_results_t **res, int *nrows, int nargs,
+                        const char *const *args)
 {
-    apr_dbd_prepared_t *stmt = prepared(db, pool, st);
-    int n = 0, rc;
+    int rc = run(db, pool, st, res, nrows, nargs, args);
 
-    if (!stmt) {
-        return APR_EGENERAL;
-    }
-    rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
-                        (const char **)args);
     if (rc != 0 && may_retry(db, pool)) {
-        /* Reconnected: a named statement must be prepared again. */
-        if (!(stmt = prepared(db, pool, st))) {
-            return APR_EGENERAL;
-        }
-        rc = apr_dbd_pquery(db->driver, pool, db->handle, &n, stmt, nargs,
-                            (const char **)args);
+        rc = run(db, pool, st, res, nrows, nargs, args);
     }
     if (rc != 0) {
         note_error(db, pool, rc);
+        return rc;
+    }
+    db->used = 1;
+    return 0;
+}
+
+apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
+                        int *nrows, int nargs, const char *const *args)
+{
+    int n = 0;
+
+    if (run_or_retry(db, pool, st, NULL, &n, nargs, args) != 0) {
         return APR_EGENERAL;
     }
     if (nrows) {
         *nrows = n;
     }
-    db->used = 1;
     return APR_SUCCESS;
 }
 
@@ -231,34 +259,18 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
                           mi_rows_t *rows, int nargs,
                           const char *const *args)
 {
-    apr_dbd_prepared_t *stmt = prepared(db, pool, st);
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     apr_array_header_t *out;
-    int rc, i;
+    int i;
 
     memset(rows, 0, sizeof(*rows));
-    if (!stmt) {
-        return APR_EGENERAL;
-    }
-    /* seek = 1: pgsql's asynchronous mode turns errors into "no rows". */
-    rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1, nargs,
-                         (const char **)args);
-    if (rc != 0 && may_retry(db, pool)) {
-        if (!(stmt = prepared(db, pool, st))) {
-            return APR_EGENERAL;
-        }
-        res = NULL;
-        rc = apr_dbd_pselect(db->driver, pool, db->handle, &res, stmt, 1,
-                             nargs, (const char **)args);
-    }
-    if (rc != 0) {
-        note_error(db, pool, rc);
+    if (run_or_retry(db, pool, st, &res, NULL, nargs, args) != 0) {
         return APR_EGENERAL;
     }
     rows->ncols = apr_dbd_num_cols(db->driver, res);
     out = apr_array_make(pool, 16, sizeof(const char **));
-    while ((rc = apr_dbd_get_row(db->driver, pool, res, &row, -1)) == 0) {
+    while (apr_dbd_get_row(db->driver, pool, res, &row, -1) == 0) {
         const char **cols = apr_palloc(pool, rows->ncols * sizeof(char *));
 
         for (i = 0; i < rows->ncols; i++) {
@@ -279,7 +291,6 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     }
     rows->nrows = out->nelts;
     rows->rows = (const char ***)out->elts;
-    db->used = 1;
     return APR_SUCCESS;
 }
 
