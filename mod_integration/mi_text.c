@@ -9,28 +9,48 @@
 
 static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-char *mi_id_new(apr_pool_t *pool, const char *prefix)
+apr_status_t mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
+                        const char **ids)
 {
-    apr_size_t plen = strlen(prefix), i;
-    char *id = apr_palloc(pool, plen + ID_TIME_CHARS + ID_RANDOM_CHARS + 1);
+    apr_size_t plen = strlen(prefix), len = plen + ID_TIME_CHARS
+                                            + ID_RANDOM_CHARS + 1, i, k;
     apr_uint64_t t = (apr_uint64_t)mi_now_ms();
-    unsigned char rnd[ID_RANDOM_CHARS];
+    unsigned char *rnd = apr_palloc(pool, n * ID_RANDOM_CHARS + 1);
+    char head[64];
 
-    memcpy(id, prefix, plen);
+    /* One draw of randomness for all of them. */
+    if (plen > sizeof(head) - ID_TIME_CHARS
+        || mi_random_bytes(rnd, n * ID_RANDOM_CHARS) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    memcpy(head, prefix, plen);
     for (i = ID_TIME_CHARS; i > 0; i--) {
-        id[plen + i - 1] = base36[t % 36];
+        head[plen + i - 1] = base36[t % 36];
         t /= 36;
     }
-    if (mi_random_bytes(rnd, sizeof(rnd)) != APR_SUCCESS) {
-        return NULL;
+    for (k = 0; k < n; k++) {
+        char *id = apr_palloc(pool, len);
+
+        memcpy(id, head, plen + ID_TIME_CHARS);
+        /* 252 = 7 * 36: rejecting nothing keeps this simple, and the bias
+         * of byte % 36 costs well under a bit of the ~82 bits of
+         * randomness. */
+        for (i = 0; i < ID_RANDOM_CHARS; i++) {
+            id[plen + ID_TIME_CHARS + i] =
+                base36[rnd[k * ID_RANDOM_CHARS + i] % 36];
+        }
+        id[len - 1] = '\0';
+        ids[k] = id;
     }
-    /* 252 = 7 * 36: rejecting nothing keeps this simple, and the bias of
-     * byte % 36 costs well under a bit of the ~82 bits of randomness. */
-    for (i = 0; i < ID_RANDOM_CHARS; i++) {
-        id[plen + ID_TIME_CHARS + i] = base36[rnd[i] % 36];
-    }
-    id[plen + ID_TIME_CHARS + ID_RANDOM_CHARS] = '\0';
-    return id;
+    return APR_SUCCESS;
+}
+
+char *mi_id_new(apr_pool_t *pool, const char *prefix)
+{
+    const char *id;
+
+    return mi_ids_new(pool, prefix, 1, &id) == APR_SUCCESS ? (char *)id
+                                                           : NULL;
 }
 
 /* ISO 3166-1 alpha-2, officially assigned codes (249). */

@@ -10,6 +10,7 @@
 #include "mi_upsert.h"
 #include "mi_counts.h"
 #include "mi_dds.h"
+#include "mi_jsonw.h"
 #include "mi_outbox.h"
 #include "mi_synclog.h"
 #include "mi_text.h"
@@ -42,11 +43,16 @@ static void fail_item(upsert_t *u, item_t *it, const char *error)
     u->log.errors++;
 }
 
-/* Every record checked on its own, then for a repeated externalId. */
-static void validate_all(upsert_t *u, json_t *records)
+/* Every record checked on its own, then for a repeated externalId; the
+ * valid ones get their would-be internal id. */
+static apr_status_t validate_all(upsert_t *u, json_t *records)
 {
+    const char **ids = apr_palloc(u->pool, (u->n + 1) * sizeof(*ids));
     size_t i;
 
+    if (mi_ids_new(u->pool, "c", u->n, ids) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
     for (i = 0; i < u->n; i++) {
         item_t *it = &u->items[i];
         const char *err = mi_validate_record(u->pool, u->res,
@@ -68,8 +74,9 @@ static void validate_all(upsert_t *u, json_t *records)
             fail_item(u, it, err);
             continue;
         }
-        it->row[MI_ROW_ID] = mi_id_new(u->pool, "c");
+        it->row[MI_ROW_ID] = ids[i];
     }
+    return APR_SUCCESS;
 }
 
 /* Replaces the externalIds that reference field f names by the internal ids
@@ -267,30 +274,57 @@ static apr_status_t queue_events(upsert_t *u)
                            events);
 }
 
-static json_t *response_of(upsert_t *u, json_t *dds_created)
+/* One {"externalId":..., <key>:...} of the response. */
+static void write_outcome(mi_jsonw_t *w, int first, const item_t *it)
 {
-    json_t *errors = json_array(), *records = json_array(), *body;
-    size_t i;
+    if (!first) {
+        mi_jsonw_lit(w, ",");
+    }
+    mi_jsonw_lit(w, "{\"externalId\":");
+    mi_jsonw_str(w, it->external_id);
+}
 
+static const char *response_of(upsert_t *u, json_t *dds_created)
+{
+    mi_jsonw_t w;
+    size_t i;
+    int first = 1;
+
+    mi_jsonw_init(&w, u->pool, 128 + u->n * 96);
+    mi_jsonw_lit(&w, "{\"success\":true,\"created\":");
+    mi_jsonw_int(&w, u->log.created);
+    mi_jsonw_lit(&w, ",\"updated\":");
+    mi_jsonw_int(&w, u->log.updated);
+    mi_jsonw_lit(&w, ",\"errors\":[");
+    for (i = 0; i < u->n; i++) {
+        if (u->items[i].error) {
+            write_outcome(&w, first, &u->items[i]);
+            mi_jsonw_lit(&w, ",\"error\":");
+            mi_jsonw_str(&w, u->items[i].error);
+            mi_jsonw_lit(&w, "}");
+            first = 0;
+        }
+    }
+    mi_jsonw_lit(&w, "],\"records\":[");
     for (i = 0; i < u->n; i++) {
         const item_t *it = &u->items[i];
 
-        if (it->error) {
-            json_array_append_new(errors, json_pack("{s:s, s:s}",
-                "externalId", it->external_id, "error", it->error));
-        }
-        json_array_append_new(records, json_pack("{s:s, s:s, s:s}",
-            "externalId", it->external_id, "internalId",
-            it->error ? "" : it->id, "status", it->error ? "ERROR"
-                                                         : it->status));
+        write_outcome(&w, i == 0, it);
+        mi_jsonw_lit(&w, ",\"internalId\":");
+        mi_jsonw_str(&w, it->error ? "" : it->id);
+        mi_jsonw_lit(&w, ",\"status\":");
+        mi_jsonw_str(&w, it->error ? "ERROR" : it->status);
+        mi_jsonw_lit(&w, "}");
     }
-    body = json_pack("{s:b, s:i, s:i, s:o, s:o}", "success", 1,
-                     "created", u->log.created, "updated", u->log.updated,
-                     "errors", errors, "records", records);
+    mi_jsonw_lit(&w, "]");
     if (dds_created) {
-        json_object_set(body, "ddsCreated", dds_created);
+        const char *dds = mi_json_dump(u->pool, dds_created);
+
+        mi_jsonw_lit(&w, ",\"ddsCreated\":");
+        mi_jsonw_raw(&w, dds, strlen(dds));
     }
-    return mi_json_own(u->pool, body);
+    mi_jsonw_lit(&w, "}");
+    return apr_pstrmemdup(u->pool, w.buf, w.len);
 }
 
 apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
@@ -316,9 +350,9 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.log.action = "CREATE";
     u.log.started_at = mi_now_ms();
 
-    validate_all(&u, records);
     u.now = mi_db_int(pool, mi_now_ms());
-    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+    if (validate_all(&u, records) != APR_SUCCESS
+        || mi_db_begin(db, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (write_all(&u) != APR_SUCCESS
@@ -336,7 +370,7 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                                            u.log.errors, (int)u.n);
     }
     u.log.completed_at = mi_now_ms();
-    *body = mi_json_dump(pool, response_of(&u, dds_created));
+    *body = response_of(&u, dds_created);
     if ((u.log.created + u.log.updated > 0
          && mi_counts_add(db, pool, caller->organization_id, res->entity_type,
                           u.log.created) != APR_SUCCESS)
