@@ -277,14 +277,16 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
             char *v = NULL;
 
             /* datum_get tells NULL from "" (get_entry does not on pgsql).
-             * The value is copied: pgsql frees the whole result once the
-             * last row has been read. */
+             * pgsql frees the whole result once the last row has been
+             * read, so its values are copied; sqlite3's are pool memory
+             * already. */
             if (apr_dbd_datum_get(db->driver, row, i, APR_DBD_TYPE_STRING,
                                   &v) != APR_SUCCESS || !v) {
                 cols[i] = NULL;
             }
             else {
-                cols[i] = apr_pstrdup(pool, v);
+                cols[i] = db->dialect == MI_DIALECT_PGSQL
+                              ? apr_pstrdup(pool, v) : v;
             }
         }
         APR_ARRAY_PUSH(out, const char **) = cols;
