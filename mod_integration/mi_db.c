@@ -156,6 +156,35 @@ static int preparable(const char *sql)
     return 0;
 }
 
+/* The SQL of a chunked statement: "{rows}" replaced by MI_DB_CHUNK rows of
+ * width placeholders. */
+static const char *expand_rows(apr_pool_t *pool, const char *sql, int width)
+{
+    const char *at = strstr(sql, "{rows}");
+    apr_size_t row_len = 2 + 4 * (apr_size_t)width - 1;
+    char *rows, *o;
+    int i, k;
+
+    if (!at) {
+        return sql;
+    }
+    o = rows = apr_palloc(pool, MI_DB_CHUNK * (row_len + 1));
+    for (i = 0; i < MI_DB_CHUNK; i++) {
+        if (i) {
+            *o++ = ',';
+        }
+        *o++ = '(';
+        for (k = 0; k < width; k++) {
+            memcpy(o, k ? ",%s" : "%s", k ? 3 : 2);
+            o += k ? 3 : 2;
+        }
+        *o++ = ')';
+    }
+    *o = '\0';
+    return apr_pstrcat(pool, apr_pstrmemdup(pool, sql, at - sql), rows,
+                       at + strlen("{rows}"), NULL);
+}
+
 /* The statement prepared on this connection, preparing it when needed;
  * 0 or the driver's error. */
 static int prepared(mi_db_t *db, const mi_stmt_t *st,
@@ -170,6 +199,9 @@ static int prepared(mi_db_t *db, const mi_stmt_t *st,
     if (c && c->session == session) {
         *out = c->stmt;
         return 0;
+    }
+    if (st->width > 0) {
+        sql = expand_rows(db->conn_pool, sql, st->width);
     }
     /* PostgreSQL: a named statement, parsed and planned once per session
      * (-1: libpq's PQbackendPID not found, stay with unnamed ones). */
@@ -293,6 +325,46 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     }
     rows->nrows = out->nelts;
     rows->rows = (const char ***)out->elts;
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,
+                              const mi_stmt_t *st, int nrows,
+                              const char *const *const *rows, int ntail,
+                              const char *const *tail, mi_rows_t *out)
+{
+    apr_size_t width = (apr_size_t)st->width;
+    apr_size_t nvalues = MI_DB_CHUNK * width;
+    const char **args = apr_palloc(pool, (nvalues + (apr_size_t)ntail)
+                                         * sizeof(*args));
+    apr_array_header_t *all = apr_array_make(pool, out ? nrows : 1,
+                                             sizeof(const char **));
+    mi_rows_t got;
+    int done, n, i, ncols = 0;
+
+    memcpy(args + nvalues, tail, (apr_size_t)ntail * sizeof(*args));
+    for (done = 0; done < nrows; done += n) {
+        n = nrows - done < MI_DB_CHUNK ? nrows - done : MI_DB_CHUNK;
+        for (i = 0; i < n; i++) {
+            memcpy(args + (apr_size_t)i * width, rows[done + i],
+                   width * sizeof(*args));
+        }
+        memset(args + (apr_size_t)n * width, 0,
+               (nvalues - (apr_size_t)n * width) * sizeof(*args));
+        if (mi_db_select(db, pool, st, &got, (int)nvalues + ntail, args)
+                != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        ncols = got.ncols;
+        for (i = 0; i < got.nrows; i++) {
+            APR_ARRAY_PUSH(all, const char **) = got.rows[i];
+        }
+    }
+    if (out) {
+        out->ncols = ncols;
+        out->nrows = all->nelts;
+        out->rows = (const char ***)all->elts;
+    }
     return APR_SUCCESS;
 }
 

@@ -22,11 +22,19 @@ typedef enum {
 } mi_dialect_e;
 
 /* A statement: a cache key and its SQL, one text per dialect; NULL for
- * PostgreSQL where the SQLite text serves both. */
+ * PostgreSQL where the SQLite text serves both. A chunked statement (width
+ * > 0) writes many rows at once: "{rows}" in its SQL stands for a VALUES
+ * list of MI_DB_CHUNK rows of width parameters, which come first; see
+ * mi_db_write_rows. */
 typedef struct {
     const char *name;
     const char *sql[MI_DIALECT_COUNT];
+    int width;
 } mi_stmt_t;
+
+/* Rows per run of a chunked statement. 100 rows of 20 parameters stay far
+ * below SQLite's 32766 and PostgreSQL's 65535 parameters. */
+#define MI_DB_CHUNK 100
 
 typedef struct {
     const apr_dbd_driver_t *driver;
@@ -75,6 +83,16 @@ apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
 apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
                           mi_rows_t *rows, int nargs,
                           const char *const *args);
+
+/* Runs chunked statement st once per MI_DB_CHUNK of the nrows rows (row
+ * i: the st->width texts at rows[i], NULL for SQL NULL), the rows a chunk
+ * lacks bound as NULL, then the ntail parameters of tail. What the runs
+ * return goes into out (may be NULL), in order. Rows of NULLs must be
+ * filtered out by st (for example WHERE <a NOT NULL column> IS NOT NULL). */
+apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,
+                              const mi_stmt_t *st, int nrows,
+                              const char *const *const *rows, int ntail,
+                              const char *const *tail, mi_rows_t *out);
 
 /* Runs a plain SQL text without parameters (migrations). */
 apr_status_t mi_db_run(mi_db_t *db, const char *sql);

@@ -37,8 +37,9 @@ typedef struct {
 
 /* The statements of one resource, generated from its fields at start-up. */
 typedef struct {
-    mi_stmt_t insert;       /* (chunk, org, now, now, now, org) -> ext, id */
-    mi_stmt_t update;       /* (chunk, now, now, org) -> ext, id */
+    mi_stmt_t insert;       /* chunked (mi_row_e rows), then
+                             * (org, now, now, now, org) -> ext, id */
+    mi_stmt_t update;       /* chunked, then (now, now, org) -> ext, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */
@@ -86,12 +87,6 @@ typedef enum {
     MI_ROW_MASK,
     MI_ROW_FIELDS             /* the fields follow */
 } mi_row_e;
-
-/* Rows per upsert statement: a request of up to 500 records runs each
- * statement once per chunk; the unused rows of the last chunk are bound
- * as NULL. 100 rows of 20 parameters stay far below SQLite's 32766 and
- * PostgreSQL's 65535 parameters. */
-#define MI_UPSERT_CHUNK 100
 
 /* Generates the SQL of every resource; call once, before any request. */
 void mi_resources_init(apr_pool_t *pool);

@@ -1,7 +1,7 @@
 /* mi_resource_sql.c: a resource's statements, generated from its fields.
  *
  * The upsert is set-based: the valid records of a request travel in
- * chunks of MI_UPSERT_CHUNK rows of bound parameters, one statement per
+ * chunks of MI_DB_CHUNK rows of bound parameters, one statement per
  * chunk. The INSERT creates what is new and returns it; the UPDATE then
  * changes the rest, each field only where the record carried it (absent
  * keeps, null clears).
@@ -37,28 +37,17 @@ static const char *typed_column(apr_pool_t *p, mi_dialect_e d,
     return apr_psprintf(p, ", CAST(%s AS %s) AS %s", column, pg_type, column);
 }
 
-/* The rows of the request, r(id, ext, m, <columns>): MI_UPSERT_CHUNK rows
- * of bound parameters in the layout of mi_row_e (MI_ROW_MASK is m: bit i
- * set when the record carried field i). Unused rows of the last chunk are
- * all NULL and have no ext. SQLite materialises them, so that it walks
- * these rows and finds each stored record by its unique key. */
+/* The rows of the request, r(id, ext, m, <columns>): a chunk of VALUES
+ * rows (mi_db_write_rows) in the layout of mi_row_e (m: bit i set when
+ * the record carried field i). Unused rows of the last chunk are all NULL
+ * and have no ext. SQLite materialises them, so that it walks these rows
+ * and finds each stored record by its unique key. */
 static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                             mi_dialect_e d)
 {
-    int width = MI_ROW_FIELDS + res->nfields, i;
-    apr_array_header_t *row = apr_array_make(p, width, sizeof(char *));
-    apr_array_header_t *rows = apr_array_make(p, MI_UPSERT_CHUNK,
-                                              sizeof(char *));
     const char *names = "id, ext, m", *typed = "id, ext, CAST(m AS bigint) AS m";
-    const char *one;
+    int i;
 
-    for (i = 0; i < width; i++) {
-        APR_ARRAY_PUSH(row, const char *) = "%s";
-    }
-    one = apr_pstrcat(p, "(", apr_array_pstrcat(p, row, ','), ")", NULL);
-    for (i = 0; i < MI_UPSERT_CHUNK; i++) {
-        APR_ARRAY_PUSH(rows, const char *) = one;
-    }
     for (i = 0; i < res->nfields; i++) {
         const mi_field_t *f = &res->fields[i];
 
@@ -67,12 +56,11 @@ static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                             typed_column(p, d, f->column, f->type), NULL);
     }
     if (d == MI_DIALECT_SQLITE3) {
-        return apr_psprintf(p, "WITH r(%s) AS MATERIALIZED (VALUES %s) ",
-                            names, apr_array_pstrcat(p, rows, ','));
+        return apr_psprintf(p, "WITH r(%s) AS MATERIALIZED (VALUES {rows}) ",
+                            names);
     }
-    return apr_psprintf(p, "WITH v(%s) AS (VALUES %s), r AS (SELECT %s "
-                        "FROM v WHERE ext IS NOT NULL) ", names,
-                        apr_array_pstrcat(p, rows, ','), typed);
+    return apr_psprintf(p, "WITH v(%s) AS (VALUES {rows}), r AS (SELECT %s "
+                        "FROM v WHERE ext IS NOT NULL) ", names, typed);
 }
 
 static const char *int_param(mi_dialect_e d)
@@ -208,6 +196,7 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
 
     name_stmt(p, &sql->insert, res, "insert");
     name_stmt(p, &sql->update, res, "update");
+    sql->insert.width = sql->update.width = MI_ROW_FIELDS + res->nfields;
     name_stmt(p, &sql->list, res, "list");
     name_stmt(p, &sql->count, res, "count");
     name_stmt(p, &sql->get, res, "get");

@@ -3,7 +3,7 @@
  * Round trips per request, whatever the number of records: one query per
  * reference field (resolve the externalIds named), INSERT of all valid
  * records (new ones are created, known ones left alone), UPDATE of the ones
- * the INSERT did not create (each once per MI_UPSERT_CHUNK records), then the DDS drafts (batches), the record
+ * the INSERT did not create (each once per MI_DB_CHUNK records), then the DDS drafts (batches), the record
  * counts and the sync log row -- all in one transaction.
  */
 #include <string.h>
@@ -131,60 +131,42 @@ static apr_status_t resolve_field(upsert_t *u, int f)
     return APR_SUCCESS;
 }
 
-/* Runs one of the two write statements and marks the items it returned. */
-static apr_status_t write_rows(upsert_t *u, const mi_stmt_t *st, int nargs,
-                               const char *const *args, const char *status,
-                               int *count)
-{
-    mi_rows_t out;
-    int i;
-
-    if (mi_db_select(u->db, u->pool, st, &out, nargs, args) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    for (i = 0; i < out.nrows; i++) {
-        item_t *it = apr_hash_get(u->by_external_id, out.rows[i][0],
-                                  APR_HASH_KEY_STRING);
-
-        if (it && !it->status) {
-            it->status = status;
-            it->id = out.rows[i][1];
-            (*count)++;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-/* Runs a write statement over the records still pending (valid, neither
- * created nor updated yet), MI_UPSERT_CHUNK rows at a time; tail holds
- * the parameters that follow the rows. */
+/* Runs one of the two write statements over the records still pending
+ * (valid, neither created nor updated yet) and marks the ones it returned;
+ * tail holds the parameters that follow the rows. */
 static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
                                   int ntail, const char *const *tail,
                                   const char *status, int *count)
 {
-    size_t width = MI_ROW_FIELDS + (size_t)u->res->nfields;
-    size_t nrows = MI_UPSERT_CHUNK * width;
-    const char **args = apr_palloc(u->pool,
-                                   (nrows + (size_t)ntail) * sizeof(*args));
-    size_t i = 0, k;
+    const char ***rows = apr_palloc(u->pool, (u->n + 1) * sizeof(*rows));
+    mi_rows_t out;
+    size_t i;
+    int n = 0, r;
 
-    memcpy(args + nrows, tail, (size_t)ntail * sizeof(*args));
-    for (;;) {
-        for (k = 0; i < u->n && k < MI_UPSERT_CHUNK; i++) {
-            if (!u->items[i].error && !u->items[i].status) {
-                memcpy(args + k++ * width, u->items[i].row,
-                       width * sizeof(*args));
-            }
-        }
-        if (k == 0) {
-            return APR_SUCCESS;
-        }
-        memset(args + k * width, 0, (nrows - k * width) * sizeof(*args));
-        if (write_rows(u, st, (int)(nrows + (size_t)ntail), args, status,
-                       count) != APR_SUCCESS) {
-            return APR_EGENERAL;
+    for (i = 0; i < u->n; i++) {
+        if (!u->items[i].error && !u->items[i].status) {
+            rows[n++] = u->items[i].row;
         }
     }
+    if (n == 0) {
+        return APR_SUCCESS;
+    }
+    if (mi_db_write_rows(u->db, u->pool, st, n,
+                         (const char *const *const *)rows, ntail, tail, &out)
+            != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    for (r = 0; r < out.nrows; r++) {
+        item_t *it = apr_hash_get(u->by_external_id, out.rows[r][0],
+                                  APR_HASH_KEY_STRING);
+
+        if (it && !it->status) {
+            it->status = status;
+            it->id = out.rows[r][1];
+            (*count)++;
+        }
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t write_all(upsert_t *u)
