@@ -22,16 +22,17 @@ static const mi_stmt_t next_numbers = { "mi_dds_next_numbers", {
     "RETURNING last_value" } };
 
 static const mi_stmt_t insert_dds = { "mi_dds_insert", {
+    "WITH v(id, batch, number, status, submitted) AS (VALUES {rows}) "
     "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
     "submitted_at, created_at, updated_at) "
-    "SELECT json_extract(value, '$.id'), %s, json_extract(value, '$.batch'), "
-    "json_extract(value, '$.number'), json_extract(value, '$.status'), "
-    "json_extract(value, '$.submitted'), %s, %s FROM json_each(%s)",
+    "SELECT id, %s, batch, number, status, submitted, %s, %s FROM v "
+    "WHERE id IS NOT NULL",
+    "WITH v(id, batch, number, status, submitted) AS (VALUES {rows}) "
     "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
     "submitted_at, created_at, updated_at) "
-    "SELECT v->>'id', %s, v->>'batch', v->>'number', v->>'status', "
-    "CAST(v->>'submitted' AS BIGINT), CAST(%s AS BIGINT), "
-    "CAST(%s AS BIGINT) FROM jsonb_array_elements(CAST(%s AS jsonb)) AS e(v)" } };
+    "SELECT id, %s, batch, number, status, CAST(submitted AS BIGINT), "
+    "CAST(%s AS BIGINT), CAST(%s AS BIGINT) FROM v WHERE id IS NOT NULL" },
+    5 };
 
 static const mi_stmt_t batch_of = { "mi_dds_batch", {
     "SELECT b.id, b.external_id, b.batch_number, p.id, p.name, p.hs_code, "
@@ -73,8 +74,9 @@ static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
                                     json_t *out)
 {
     char year[MI_ISO_LEN + 1];
-    json_t *rows = mi_json_own(pool, json_array());
-    const char *args[4];
+    const char ***rows = apr_palloc(pool, batches->nelts * sizeof(*rows));
+    const char **ids = apr_palloc(pool, batches->nelts * sizeof(*ids));
+    const char *args[3], *submitted = NULL;
     apr_int64_t last;
     mi_rows_t r;
     int i;
@@ -85,33 +87,36 @@ static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
     args[1] = year;
     args[2] = apr_itoa(pool, batches->nelts);
     if (mi_db_select(db, pool, &next_numbers, &r, 3, args) != APR_SUCCESS
-        || r.nrows != 1) {
+        || r.nrows != 1
+        || mi_ids_new(pool, "c", (apr_size_t)batches->nelts, ids)
+               != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     last = apr_atoi64(r.rows[0][0]);
+    if (!strcmp(status, "SUBMITTED")) {
+        submitted = mi_db_int(pool, now);
+    }
     for (i = 0; i < batches->nelts; i++) {
         const mi_dds_batch_t *b = &APR_ARRAY_IDX(batches, i, mi_dds_batch_t);
-        const char *id = mi_id_new(pool, "c");
-        const char *number = apr_psprintf(pool, "DDS-%s-%05" APR_INT64_T_FMT,
-            year, last - batches->nelts + 1 + i);
-        json_t *row = json_pack("{s:s, s:s, s:s, s:s}", "id", id,
-                                "batch", b->batch_id, "number", number,
-                                "status", status);
+        const char **row = apr_palloc(pool, 5 * sizeof(*row));
 
-        if (!strcmp(status, "SUBMITTED")) {
-            json_object_set_new(row, "submitted", json_integer(now));
-        }
-        json_array_append_new(rows, row);
+        row[0] = ids[i];
+        row[1] = b->batch_id;
+        row[2] = apr_psprintf(pool, "DDS-%s-%05" APR_INT64_T_FMT, year,
+                              last - batches->nelts + 1 + i);
+        row[3] = status;
+        row[4] = submitted;
+        rows[i] = row;
         if (out) {
             json_array_append_new(out, json_pack("{s:s, s:s, s:s, s:s}",
-                "batchExternalId", b->external_id, "ddsId", id,
-                "ddsNumber", number, "status", status));
+                "batchExternalId", b->external_id, "ddsId", row[0],
+                "ddsNumber", row[2], "status", status));
         }
     }
     args[0] = org;
     args[1] = args[2] = mi_db_int(pool, now);
-    args[3] = mi_json_dump(pool, rows);
-    return mi_db_exec(db, pool, &insert_dds, NULL, 4, args);
+    return mi_db_write_rows(db, pool, &insert_dds, batches->nelts,
+                            (const char *const *const *)rows, 3, args, NULL);
 }
 
 apr_status_t mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,

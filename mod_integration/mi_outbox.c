@@ -6,6 +6,7 @@
  * webhook, in one transaction, so that each event is fanned out exactly
  * once even with several processes or nodes.
  */
+#include <string.h>
 #include "mi_outbox.h"
 #include "mi_time.h"
 
@@ -15,14 +16,15 @@ static const mi_stmt_t wanted_stmt = { "mi_outbox_wanted", {
     NULL } };
 
 static const mi_stmt_t queue_stmt = { "mi_outbox_queue", {
+    "WITH v(event, data) AS (VALUES {rows}) "
     "INSERT INTO webhook_events (id, organization_id, event, data, "
-    "event_time) SELECT 'e' || lower(hex(randomblob(12))), %s, "
-    "json_extract(value, '$.event'), json(json_extract(value, '$.data')), %s "
-    "FROM json_each(%s)",
+    "event_time) SELECT 'e' || lower(hex(randomblob(12))), %s, event, data, "
+    "%s FROM v WHERE event IS NOT NULL",
+    "WITH v(event, data) AS (VALUES {rows}) "
     "INSERT INTO webhook_events (id, organization_id, event, data, "
     "event_time) SELECT 'e' || replace(CAST(gen_random_uuid() AS text), "
-    "'-', ''), %s, v->>'event', CAST(v->'data' AS text), CAST(%s AS BIGINT) "
-    "FROM json_array_elements(CAST(%s AS json)) AS e(v)" } };
+    "'-', ''), %s, event, data, CAST(%s AS BIGINT) FROM v "
+    "WHERE event IS NOT NULL" }, 2 };
 
 static const mi_stmt_t any_stmt = { "mi_outbox_any", {
     "SELECT 1 FROM webhook_events LIMIT 1",
@@ -39,30 +41,27 @@ static const mi_stmt_t take_stmt = { "mi_outbox_take", {
 /* The body of each delivery is fixed here, per webhook (its integration's
  * id); its bytes are what is signed and sent, on every attempt. */
 static const mi_stmt_t fan_out_stmt = { "mi_outbox_fan_out", {
+    "WITH e(org, event, data, time, ts) AS (VALUES {rows}) "
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
-    "SELECT 'd' || lower(hex(randomblob(12))), w.id, "
-    "json_extract(e.value, '$.event'), "
-    "json_object('event', json_extract(e.value, '$.event'), "
-    "'timestamp', json_extract(e.value, '$.ts'), "
-    "'integrationId', w.integration_id, "
-    "'data', json(json_extract(e.value, '$.data'))), "
-    "json_extract(e.value, '$.time'), 'PENDING', 0, %s, %s, %s "
-    "FROM json_each(%s) e JOIN webhooks w "
-    "ON w.organization_id = json_extract(e.value, '$.org') AND w.active = 1 "
+    "SELECT 'd' || lower(hex(randomblob(12))), w.id, e.event, "
+    "json_object('event', e.event, 'timestamp', e.ts, "
+    "'integrationId', w.integration_id, 'data', json(e.data)), "
+    "e.time, 'PENDING', 0, %s, %s, %s "
+    "FROM e JOIN webhooks w ON w.organization_id = e.org AND w.active = 1 "
     "WHERE EXISTS (SELECT 1 FROM json_each(w.events) x "
-    "WHERE x.value = json_extract(e.value, '$.event'))",
+    "WHERE x.value = e.event)",
+    "WITH e(org, event, data, time, ts) AS (VALUES {rows}) "
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
     "SELECT 'd' || replace(CAST(gen_random_uuid() AS text), '-', ''), w.id, "
-    "e.v->>'event', CAST(json_build_object('event', e.v->>'event', "
-    "'timestamp', e.v->>'ts', 'integrationId', w.integration_id, "
-    "'data', e.v->'data') AS text), CAST(e.v->>'time' AS BIGINT), "
+    "e.event, CAST(json_build_object('event', e.event, "
+    "'timestamp', e.ts, 'integrationId', w.integration_id, "
+    "'data', CAST(e.data AS json)) AS text), CAST(e.time AS BIGINT), "
     "'PENDING', 0, CAST(%s AS BIGINT), CAST(%s AS BIGINT), "
     "CAST(%s AS BIGINT) "
-    "FROM json_array_elements(CAST(%s AS json)) AS e(v) JOIN webhooks w "
-    "ON w.organization_id = e.v->>'org' AND w.active = 1 "
-    "AND CAST(w.events AS jsonb) ? (e.v->>'event')" } };
+    "FROM e JOIN webhooks w ON w.organization_id = e.org AND w.active = 1 "
+    "AND CAST(w.events AS jsonb) ? CAST(e.event AS text)" }, 5 };
 
 json_t *mi_outbox_events(apr_pool_t *pool)
 {
@@ -89,22 +88,29 @@ int mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org)
 apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
                              const json_t *events)
 {
-    const char *args[3];
+    size_t n = json_array_size(events), i;
+    const char ***rows = apr_palloc(pool, (n + 1) * sizeof(*rows));
+    const char *args[2];
 
-    if (json_array_size(events) == 0) {
-        return APR_SUCCESS;
+    for (i = 0; i < n; i++) {
+        const json_t *e = json_array_get(events, i);
+        const char **row = apr_palloc(pool, 2 * sizeof(*row));
+
+        row[0] = json_string_value(json_object_get(e, "event"));
+        row[1] = mi_json_dump(pool, json_object_get(e, "data"));
+        rows[i] = row;
     }
     args[0] = org;
     args[1] = mi_db_int(pool, mi_now_ms());
-    args[2] = mi_json_dump(pool, events);
-    return mi_db_exec(db, pool, &queue_stmt, NULL, 3, args);
+    return mi_db_write_rows(db, pool, &queue_stmt, (int)n,
+                            (const char *const *const *)rows, 2, args, NULL);
 }
 
 apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
                                int *taken)
 {
-    json_t *events = mi_json_own(pool, json_array());
-    const char *args[4], *now = mi_db_int(pool, mi_now_ms());
+    const char ***events;
+    const char *args[3], *now = mi_db_int(pool, mi_now_ms());
     mi_rows_t rows;
     int i;
 
@@ -129,18 +135,20 @@ apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
         mi_db_rollback(db);
         return APR_SUCCESS;
     }
+    events = apr_palloc(pool, rows.nrows * sizeof(*events));
     for (i = 0; i < rows.nrows; i++) {
         const char **r = rows.rows[i];
-        apr_int64_t t = apr_atoi64(r[3]);
+        const char **e = apr_palloc(pool, 5 * sizeof(*e));
 
-        json_array_append_new(events, json_pack("{s:s, s:s, s:o, s:I, s:s}",
-            "org", r[0], "event", r[1], "data",
-            json_loads(r[2], JSON_DECODE_ANY, NULL), "time", (json_int_t)t,
-            "ts", mi_time_iso(pool, t)));
+        /* organization, event, data, time, and time as ISO 8601 */
+        memcpy(e, r, 4 * sizeof(*e));
+        e[4] = mi_time_iso(pool, apr_atoi64(r[3]));
+        events[i] = e;
     }
     args[0] = args[1] = args[2] = now;
-    args[3] = mi_json_dump(pool, events);
-    if (mi_db_exec(db, pool, &fan_out_stmt, NULL, 4, args) != APR_SUCCESS) {
+    if (mi_db_write_rows(db, pool, &fan_out_stmt, rows.nrows,
+                         (const char *const *const *)events, 3, args, NULL)
+            != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
