@@ -215,6 +215,31 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
     return MI_OK;
 }
 
+/* Records of the types that name this one (a reference field) may change
+ * with its delete (the reference is set to NULL): their version moves on
+ * as well, so that no kept listing shows the name of a deleted record. */
+static apr_status_t touch_referrers(mi_db_t *db, apr_pool_t *pool,
+                                    const char *org, const mi_resource_t *res)
+{
+    const mi_resource_t *const *r;
+    int i;
+
+    for (r = mi_resources; *r; r++) {
+        for (i = 0; i < (*r)->nfields; i++) {
+            const mi_field_t *f = &(*r)->fields[i];
+
+            if (f->type == MI_FIELD_REF && !strcmp(f->ref, res->plural)) {
+                if (mi_counts_add(db, pool, org, (*r)->entity_type, 0)
+                        != APR_SUCCESS) {
+                    return APR_EGENERAL;
+                }
+                break;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
 mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
                               const mi_resource_t *res,
                               const mi_caller_t *caller,
@@ -266,6 +291,8 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
     log.completed_at = mi_now_ms();
     if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
                       -rows.nrows) != APR_SUCCESS
+        || touch_referrers(db, pool, caller->organization_id, res)
+               != APR_SUCCESS
         || mi_synclog_write(db, pool, &log) != APR_SUCCESS
         || mi_db_commit(db) != APR_SUCCESS) {
         mi_db_rollback(db);

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use POSIX ();
 use MI::Test;
 
-plan tests => 75, have_lwp;
+plan tests => 76, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -219,9 +219,18 @@ ok t_cmp(api(DELETE => '/batches/B-1', token => $tok)->code, 200,
 ok t_cmp(api(DELETE => '/batches/B-2', token => $tok)->code, 200,
          'a DRAFT one may go');
 ok t_cmp(api(GET => '/dds/B-2', token => $tok)->code, 404, 'with its DDS');
+# The products listing, answered (and kept) before the supplier goes,
+# shows the reference gone after it.
+sub listed_supplier {
+    my ($p) = grep { $_->{externalId} eq 'ITEM-1' }
+              @{ get_json('/products?limit=100')->{entities} };
+    return $p->{supplierExternalId};
+}
+listed_supplier() for 1 .. 6;
 $r = api(DELETE => '/suppliers/VENDOR-1', token => $tok);
 ok t_cmp($r->code, 200, 'supplier delete');
 ok !defined get_json('/products/ITEM-1')->{supplierExternalId};
+ok !grep { defined listed_supplier() } 1 .. 6;
 
 # Tenant isolation of the new routes.
 my $o = tenant(name => 'Other');

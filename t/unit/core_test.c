@@ -366,6 +366,31 @@ static void test_engines(apr_pool_t *p)
     }
     ok(get_record(db, p, res, other, "V1", &entity) == MI_ERR_NOT_FOUND,
        "another tenant sees nothing");
+    {
+        const mi_resource_t *products = mi_resource_find("products");
+        mi_listcache_t *cache;
+        json_t *listed = NULL;
+
+        mi_listcache_create(&cache, p, 1 << 20);
+        body = "[{\"externalId\":\"S9\",\"name\":\"Nine\"}]";
+        mi_json_parse(p, body, strlen(body), &recs);
+        upsert(db, p, res, &caller, recs, &resp);
+        body = "[{\"externalId\":\"P9\",\"name\":\"Nine\","
+               "\"supplierExternalId\":\"S9\"}]";
+        mi_json_parse(p, body, strlen(body), &recs);
+        ok(upsert(db, p, products, &caller, recs, &resp)
+           && listing(db, p, products, org, &page, cache, &listed)
+           && !strcmp(json_string_value(json_object_get(json_array_get(
+                  json_object_get(listed, "entities"), 0),
+                  "supplierExternalId")), "S9"),
+           "a product lists its supplier");
+        ok(mi_records_delete(db, p, res, &caller, "S9") == MI_OK
+           && listing(db, p, products, org, &page, cache, &listed)
+           && json_is_null(json_object_get(json_array_get(
+                  json_object_get(listed, "entities"), 0),
+                  "supplierExternalId")),
+           "a deleted supplier leaves no kept product listing naming it");
+    }
     mi_db_close(db);
 }
 
