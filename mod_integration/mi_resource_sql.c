@@ -45,7 +45,8 @@ static const char *typed_column(apr_pool_t *p, mi_dialect_e d,
 static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                             mi_dialect_e d)
 {
-    const char *names = "id, ext, m", *typed = "id, ext, CAST(m AS bigint) AS m";
+    const char *names = "id, ext, m";
+    const char *typed = "id, ext, CAST(m AS bigint) AS m";
     int i;
 
     for (i = 0; i < res->nfields; i++) {
@@ -110,13 +111,14 @@ static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
         "%sINSERT INTO %s (id, organization_id, external_id%s, sync_status, "
         "last_synced_at, created_at, updated_at) "
         "SELECT r.id, %%s, r.ext%s, 'SYNCED', %s, %s, %s FROM r "
-        "WHERE r.ext IS NOT NULL AND %s ON CONFLICT (organization_id, external_id) DO NOTHING "
+        "WHERE r.ext IS NOT NULL AND %s "
+        "ON CONFLICT (organization_id, external_id) DO NOTHING "
         "RETURNING external_id, id",
         rows_cte(p, res, d), res->table, cols, vals, ip, ip, ip,
         d == MI_DIALECT_SQLITE3
             ? apr_psprintf(p, "NOT EXISTS (SELECT 1 FROM %s AS s WHERE "
-                           "s.organization_id = %%s AND s.external_id = r.ext)",
-                           res->table)
+                           "s.organization_id = %%s "
+                           "AND s.external_id = r.ext)", res->table)
             /* The same parameter count in both dialects. */
             : "CAST(%s AS text) IS NOT NULL");
 }

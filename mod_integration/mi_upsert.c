@@ -3,8 +3,9 @@
  * Round trips per request, whatever the number of records: one query per
  * reference field (resolve the externalIds named), INSERT of all valid
  * records (new ones are created, known ones left alone), UPDATE of the ones
- * the INSERT did not create (each once per MI_DB_CHUNK records), then the DDS drafts (batches), the record
- * counts and the sync log row -- all in one transaction.
+ * the INSERT did not create (each once per MI_DB_CHUNK records), then the
+ * DDS drafts (batches), the record counts and the sync log row -- all in
+ * one transaction.
  */
 #include <string.h>
 #include "mi_upsert.h"
