@@ -7,6 +7,7 @@
  * DDS drafts (batches), the record counts and the sync log row -- all in
  * one transaction.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "mi_upsert.h"
 #include "mi_counts.h"
@@ -132,9 +133,18 @@ static apr_status_t resolve_field(upsert_t *u, int f)
     return APR_SUCCESS;
 }
 
+static int by_external_id(const void *a, const void *b)
+{
+    return strcmp((*(const char *const *const *)a)[MI_ROW_EXTERNAL_ID],
+                  (*(const char *const *const *)b)[MI_ROW_EXTERNAL_ID]);
+}
+
 /* Runs one of the two write statements over the records still pending
  * (valid, neither created nor updated yet) and marks the ones it returned;
- * tail holds the parameters that follow the rows. */
+ * tail holds the parameters that follow the rows. The rows go in
+ * externalId order, whatever the request's: concurrent requests naming
+ * the same records then lock them in the same order, and cannot
+ * deadlock. */
 static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
                                   int ntail, const char *const *tail,
                                   const char *status, int *count)
@@ -152,6 +162,7 @@ static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
     if (n == 0) {
         return APR_SUCCESS;
     }
+    qsort(rows, (size_t)n, sizeof(*rows), by_external_id);
     if (mi_db_write_rows(u->db, u->pool, st, n,
                          (const char *const *const *)rows, ntail, tail, &out)
             != APR_SUCCESS) {

@@ -6,8 +6,10 @@ use utf8;
 use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
+use Apache::TestRequest ();
+use POSIX ();
 
-plan tests => 127, have_lwp;
+plan tests => 129, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -264,3 +266,38 @@ my $l2 = list("?limit=100&page=$last_page");
 ok t_cmp($l2->{total}, $total, 'the total is unchanged');
 ok t_cmp("$l2->{entities}[-1]{externalId} $l2->{entities}[-1]{name}",
          "$oldest->{externalId} renamed", 'an update is listed at once');
+
+# Concurrent requests naming the same records in opposite orders: every one
+# succeeds (rows are written in one order, whatever the request's, so
+# PostgreSQL's row locks cannot deadlock).
+{
+    my @pids;
+    pipe(my $rd, my $wr) or die $!;
+    for my $k (1 .. 4) {
+        my $pid = fork // die $!;
+        if (!$pid) {
+            close $rd;
+            Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
+            my @ids = map { sprintf('ORDER-%03d', $_) } 1 .. 200;
+            @ids = reverse @ids if $k % 2;
+            my @codes;
+            for my $i (1 .. 6) {
+                push @codes, post(map { { externalId => $_, name => "k$k i$i" } }
+                                  @ids)->code;
+            }
+            print $wr "@codes\n";
+            close $wr;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    close $wr;
+    my @codes = map { split ' ' } <$rd>;
+    waitpid $_, 0 for @pids;
+    ok t_cmp(join(',', grep { $_ != 200 } @codes), '',
+             '24 concurrent upserts of the same records in opposite orders');
+    # Each client's last request is its sixth: whichever committed last,
+    # that is what is stored.
+    ok t_cmp(json_of(api(GET => '/suppliers/ORDER-100', token => $tok))->{name},
+             qr/^k[1-4] i6$/, 'the last write is what is stored');
+}
