@@ -161,22 +161,26 @@ static int preparable(const char *sql)
 static const char *expand_rows(apr_pool_t *pool, const char *sql, int width)
 {
     const char *at = strstr(sql, "{rows}");
-    apr_size_t row_len = 2 + 4 * (apr_size_t)width - 1;
     char *rows, *o;
     int i, k;
 
     if (!at) {
         return sql;
     }
-    o = rows = apr_palloc(pool, MI_DB_CHUNK * (row_len + 1));
+    /* Each row: "(", width times "%s" with commas between, ")", and a comma
+     * before every row but the first. */
+    o = rows = apr_palloc(pool, MI_DB_CHUNK * (3 * (apr_size_t)width + 2));
     for (i = 0; i < MI_DB_CHUNK; i++) {
         if (i) {
             *o++ = ',';
         }
         *o++ = '(';
         for (k = 0; k < width; k++) {
-            memcpy(o, k ? ",%s" : "%s", k ? 3 : 2);
-            o += k ? 3 : 2;
+            if (k) {
+                *o++ = ',';
+            }
+            *o++ = '%';
+            *o++ = 's';
         }
         *o++ = ')';
     }
