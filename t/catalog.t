@@ -139,27 +139,14 @@ $r = post(batches => [ { externalId => 'B-5', productExternalId => 'ITEM-2',
 ok t_cmp(json_of($r)->{ddsCreated}, [], 'no DDS without autoCreateDDS');
 
 # DDS numbering under concurrent requests: no gaps, no duplicates.
-my @pids;
-pipe(my $rd, my $wr) or die $!;
-for my $k (1 .. 4) {
-    my $pid = fork // die $!;
-    if (!$pid) {
-        close $rd;
-        # A connection of its own: the parent's keep-alive one is shared.
-        Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
-        my @recs = map { { externalId => "C-$k-$_", productExternalId => 'ITEM-2',
-                           batchNumber => "C$k$_" } } 1 .. 5;
-        my $res = post(batches => \@recs, autoCreateDDS => JSON::PP::true());
-        print $wr join("\n", map { $_->{ddsNumber} }
-                       @{ json_of($res)->{ddsCreated} || [] }), "\n";
-        close $wr;
-        POSIX::_exit(0);
-    }
-    push @pids, $pid;
-}
-close $wr;
-my @numbers = grep { length } map { chomp; $_ } <$rd>;
-waitpid $_, 0 for @pids;
+my @numbers = grep { length } in_parallel(4, sub {
+    my ($k) = @_;
+    my @recs = map { { externalId => "C-$k-$_", productExternalId => 'ITEM-2',
+                       batchNumber => "C$k$_" } } 1 .. 5;
+    my $res = post(batches => \@recs, autoCreateDDS => JSON::PP::true());
+    return join("\n", map { $_->{ddsNumber} }
+                @{ json_of($res)->{ddsCreated} || [] });
+});
 my %uniq = map { $_ => 1 } @numbers;
 ok t_cmp(scalar @numbers, 20, '20 DDS from 4 concurrent requests');
 ok t_cmp(scalar keys %uniq, 20, 'no duplicate number');

@@ -10,9 +10,10 @@ use IPC::Open3 ();
 use Symbol ();
 use Apache::TestRequest ();
 use HTTP::Request ();
+use POSIX ();
 
 our @EXPORT = qw(api json_of admin tenant db_driver encode_json decode_json
-                 path_of BASE);
+                 path_of in_parallel BASE);
 
 use constant BASE => '/api/v1/integration';
 
@@ -90,6 +91,29 @@ sub tenant {
     die "token create failed" if $rc3;
     chomp $token;
     return { org => $org, integration => $int, token => $token };
+}
+
+# Runs $code->($k) for $k in 1 .. $n at once, each in a process and on a
+# connection of its own; returns the lines of text the calls returned.
+sub in_parallel {
+    my ($n, $code) = @_;
+    my @pids;
+    pipe(my $rd, my $wr) or die "pipe: $!";
+    for my $k (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            close $rd;
+            Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
+            print $wr $code->($k), "\n";
+            close $wr;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    close $wr;
+    my @lines = map { chomp; $_ } <$rd>;
+    waitpid $_, 0 for @pids;
+    return @lines;
 }
 
 1;
