@@ -9,6 +9,9 @@
 #include "mi_text.h"
 #include "mi_upsert.h"
 
+/* Attempts at a write that PostgreSQL rolls back for a deadlock. */
+#define MI_WRITE_ATTEMPTS 3
+
 static const mi_stmt_t ping = { "mi_health_ping", { "SELECT 1", NULL } };
 
 int mi_api_health(mi_req_t *req)
@@ -93,10 +96,27 @@ int mi_api_get(mi_req_t *req)
     }
 }
 
+/* A write that PostgreSQL rolled back to break a deadlock (or for a
+ * serialization failure) is run again, MI_WRITE_ATTEMPTS times in all:
+ * the other transaction has gone on, so the next attempt usually
+ * succeeds. */
+static int again(mi_req_t *req, mi_db_t *db, int *attempts)
+{
+    if (!db->transient || *attempts >= MI_WRITE_ATTEMPTS) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, MI_LOGNO(00103)
+                  "running the write again (attempt %d): %s", ++*attempts,
+                  db->error);
+    return 1;
+}
+
 int mi_api_delete(mi_req_t *req)
 {
     const char *external_id = mi_api_param(req);
+    mi_result_e rc;
     mi_db_t *db;
+    int attempts = 1;
 
     if (!external_id) {
         return mi_http_invalid(req->r, "Malformed percent-encoding in path");
@@ -104,8 +124,11 @@ int mi_api_delete(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
-    switch (mi_records_delete(db, req->r->pool, req->res, &req->caller,
-                              external_id)) {
+    do {
+        rc = mi_records_delete(db, req->r->pool, req->res, &req->caller,
+                               external_id);
+    } while (rc == MI_ERR_DB && again(req, db, &attempts));
+    switch (rc) {
     case MI_OK:
         return mi_http_json(req->r, HTTP_OK, mi_json_own(req->r->pool,
             json_pack("{s:b, s:s}", "success", 1, "externalId",
@@ -264,6 +287,7 @@ int mi_api_upsert(mi_req_t *req)
     const char *body;
     mi_idem_t *idem;
     mi_db_t *db;
+    int attempts = 1;
 
     if (!records) {
         return OK;
@@ -274,8 +298,11 @@ int mi_api_upsert(mi_req_t *req)
     if (idempotency_answered(req, db, buf, len, &idem)) {
         return OK;
     }
-    if (mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                      auto_dds, idem, &body) != APR_SUCCESS) {
+    while (mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
+                         auto_dds, idem, &body) != APR_SUCCESS) {
+        if (again(req, db, &attempts)) {
+            continue;
+        }
         if (idem) {
             mi_idem_release(db, req->r->pool, idem);
         }

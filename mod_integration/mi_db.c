@@ -23,7 +23,19 @@ apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
     apr_dbd_row_t *row = NULL;
     int nrows;
 
-    if (mi_db_dialect_of(apr_dbd_name(driver)) != MI_DIALECT_SQLITE3) {
+    if (mi_db_dialect_of(apr_dbd_name(driver)) == MI_DIALECT_PGSQL) {
+        /* Errors read "ERROR:  40P01: deadlock detected ...": the SQLSTATE
+         * tells a deadlock from other errors in any server language. The
+         * setting outlives a reconnect (PQreset keeps the connection
+         * object). libpq is loaded by apr_dbd's driver, as for
+         * PQbackendPID. */
+        int (*verbosity)(void *, int) = (int (*)(void *, int))
+            (apr_uintptr_t)dlsym(RTLD_DEFAULT, "PQsetErrorVerbosity");
+
+        if (verbosity) {
+            verbosity(apr_dbd_native_handle(driver, handle),
+                      2 /* PQERRORS_VERBOSE */);
+        }
         return APR_SUCCESS;
     }
     /* This pragma answers with a row: a select, not a query. */
@@ -108,6 +120,17 @@ void mi_db_close(mi_db_t *db)
     }
 }
 
+/* A PostgreSQL error ("<severity>:  <SQLSTATE>: ...") that aborted the
+ * transaction only to let another go on: serialization_failure (40001) or
+ * deadlock_detected (40P01). */
+static int is_transient(const char *msg)
+{
+    const char *c = strchr(msg, ':');
+
+    return c && !strncmp(c, ":  ", 3)
+           && (!strncmp(c + 3, "40001:", 6) || !strncmp(c + 3, "40P01:", 6));
+}
+
 static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
 {
     const char *msg = apr_dbd_error(db->driver, db->handle, rc);
@@ -115,6 +138,7 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
     /* The driver's text lives in the connection and is overwritten by the
      * next call: copy it now. */
     db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
+    db->transient = is_transient(db->error);
     if (db->in_txn) {
         db->failed = 1;
     }
@@ -415,6 +439,7 @@ apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
     }
     db->in_txn = 1;
     db->failed = 0;
+    db->transient = 0;
     db->used = 1;
     /* The connection returns to the pool as it is: never with an open
      * transaction, whatever path the request takes. */

@@ -44,6 +44,9 @@ typedef struct {
     mi_dialect_e dialect;
     int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
+    int transient;                  /* ...with a deadlock or serialization
+                                     * failure: running the unit of work
+                                     * again may succeed */
     int used;                       /* a statement succeeded on it */
     int (*backend_pid)(const void *);   /* libpq's PQbackendPID (pgsql) */
     const char *error;              /* last error, copied from the driver */
@@ -71,7 +74,8 @@ mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_hash_t *cache);
 
 /* Connection set-up that mod_dbd's post_connect hook and mi_db_open share:
- * SQLite's busy timeout and foreign keys. */
+ * SQLite's busy timeout and foreign keys; PostgreSQL's errors with their
+ * SQLSTATE. */
 apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
                              apr_dbd_t *handle, apr_pool_t *pool);
 

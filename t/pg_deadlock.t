@@ -1,0 +1,72 @@
+# PostgreSQL only: a write that the database rolls back to break a deadlock
+# is run again, and the client sees its request succeed.
+#
+# The API request inserts DL-0 (new) and then waits for DL-2, which a
+# second session (psql) is updating; psql then inserts DL-0 too, and waits
+# for the API request. The API request's backend, waiting longer, finds the
+# cycle after deadlock_timeout (1 s) and is rolled back; psql goes on and
+# commits; the API runs its write again, now updating both.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(plan ok have_lwp);
+use Apache::TestUtil qw(t_cmp);
+use IO::Handle;
+use Time::HiRes qw(sleep);
+use MI::Test;
+
+plan tests => 5, have_lwp;
+
+die "this suite runs against PostgreSQL only" unless db_driver() eq 'pgsql';
+
+my $t = tenant();
+my $tok = $t->{token};
+my $org = $t->{org};
+sub post {
+    api(POST => '/suppliers', token => $tok, body => { suppliers => [@_] });
+}
+# Waits (at most 20 s) until a session of the test database is in state.
+sub wait_for_session {
+    my ($cond) = @_;
+    my $sql = 'SELECT count(*) FROM pg_stat_activity '
+            . "WHERE datname = current_database() AND $cond";
+    for (1 .. 200) {
+        my $n = `psql -At '$ENV{MI_DB_PARAMS}' -c "$sql"`;
+        return 1 if $n && $n > 0;
+        sleep 0.1;
+    }
+    return 0;
+}
+ok t_cmp(post({ externalId => 'DL-2', name => 'before' })->code, 200,
+         'a supplier');
+
+open(my $psql, '|-', "psql -q -v ON_ERROR_STOP=1 '$ENV{MI_DB_PARAMS}' "
+                   . '>/dev/null') or die "psql: $!";
+$psql->autoflush(1);
+print $psql "BEGIN;\nUPDATE suppliers SET name = 'psql' "
+          . "WHERE organization_id = '$org' AND external_id = 'DL-2';\n";
+wait_for_session("state = 'idle in transaction'")
+    or die "the psql session did not take its lock";
+
+my ($code) = grep { /^\d+$/ } in_parallel(2, sub {
+    my ($k) = @_;
+    if ($k == 1) {
+        return post(map { { externalId => $_, name => 'api' } }
+                    'DL-0', 'DL-2')->code;
+    }
+    # Once the API request waits for DL-2 (having inserted DL-0):
+    wait_for_session("wait_event_type = 'Lock'")
+        or die "the API request did not wait for the lock";
+    print $psql "INSERT INTO suppliers (id, organization_id, external_id, "
+              . "name, last_synced_at, created_at, updated_at) VALUES "
+              . "('cpsql', '$org', 'DL-0', 'psql', 0, 0, 0);\nCOMMIT;\n";
+    return 'psql';
+});
+close $psql;
+ok t_cmp($? >> 8, 0, 'the other session committed');
+ok t_cmp($code, 200, 'the write rolled back for a deadlock succeeds');
+ok t_cmp(join(',', map { json_of(api(GET => "/suppliers/$_", token => $tok))
+                             ->{name} } 'DL-0', 'DL-2'),
+         'api,api', 'its attempt after the other session is what is stored');
+my $log = do { local (@ARGV, $/) = ('t/logs/error_log'); <> };
+ok t_cmp($log, qr/running the write again \(attempt 2\): .*40P01/,
+         'the retry is logged with the SQLSTATE');
