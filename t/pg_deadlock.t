@@ -44,7 +44,8 @@ open(my $psql, '|-', "psql -q -v ON_ERROR_STOP=1 '$ENV{MI_DB_PARAMS}' "
 $psql->autoflush(1);
 print $psql "BEGIN;\nUPDATE suppliers SET name = 'psql' "
           . "WHERE organization_id = '$org' AND external_id = 'DL-2';\n";
-wait_for_session("state = 'idle in transaction'")
+wait_for_session("state = 'idle in transaction' "
+                 . "AND query LIKE 'UPDATE suppliers SET name = ''psql''%'")
     or die "the psql session did not take its lock";
 
 my ($code) = grep { /^\d+$/ } in_parallel(2, sub {
@@ -53,13 +54,15 @@ my ($code) = grep { /^\d+$/ } in_parallel(2, sub {
         return post(map { { externalId => $_, name => 'api' } }
                     'DL-0', 'DL-2')->code;
     }
-    # Once the API request waits for DL-2 (having inserted DL-0):
-    wait_for_session("wait_event_type = 'Lock'")
-        or die "the API request did not wait for the lock";
+    # Once the API request waits for DL-2 (having inserted DL-0): the only
+    # session that can wait for a lock now. Whatever happens, the psql
+    # session ends, so that the request cannot wait forever.
+    my $waits = wait_for_session("wait_event_type = 'Lock'");
     print $psql "INSERT INTO suppliers (id, organization_id, external_id, "
               . "name, last_synced_at, created_at, updated_at) VALUES "
-              . "('cpsql', '$org', 'DL-0', 'psql', 0, 0, 0);\nCOMMIT;\n";
-    return 'psql';
+              . "('cpsql', '$org', 'DL-0', 'psql', 0, 0, 0);\n" if $waits;
+    print $psql "COMMIT;\n";
+    return $waits ? 'psql' : 'the API request never waited for the lock';
 });
 close $psql;
 ok t_cmp($? >> 8, 0, 'the other session committed');
