@@ -241,8 +241,6 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
             mi_db_rollback(db);
             return MI_ERR_DB;
         }
-        dds_id = json_string_value(json_object_get(json_array_get(made, 0),
-                                                   "ddsId"));
         *dds_number = json_string_value(json_object_get(
             json_array_get(made, 0), "ddsNumber"));
     }
