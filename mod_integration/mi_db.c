@@ -1,5 +1,6 @@
 /* mi_db.c: the database seen through plain apr_dbd (see mi_db.h). */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <string.h>
 #include "mi_db.h"
 
@@ -16,6 +17,23 @@ int mi_db_dialect_of(const char *driver_name)
     return -1;
 }
 
+/* Two functions of libpq, looked up once per process. The module does not
+ * link libpq: apr_dbd's pgsql driver has loaded it, globally, by the time a
+ * pgsql connection exists. */
+static struct {
+    pthread_once_t once;
+    int (*backend_pid)(const void *conn);         /* PQbackendPID */
+    void (*verbosity)(void *conn, int verbosity); /* PQsetErrorVerbosity */
+} libpq = { PTHREAD_ONCE_INIT, NULL, NULL };
+
+static void find_libpq(void)
+{
+    libpq.backend_pid = (int (*)(const void *))(apr_uintptr_t)
+        dlsym(RTLD_DEFAULT, "PQbackendPID");
+    libpq.verbosity = (void (*)(void *, int))(apr_uintptr_t)
+        dlsym(RTLD_DEFAULT, "PQsetErrorVerbosity");
+}
+
 apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
                              apr_dbd_t *handle, apr_pool_t *pool)
 {
@@ -27,14 +45,11 @@ apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
         /* Errors read "ERROR:  40P01: deadlock detected ...": the SQLSTATE
          * tells a deadlock from other errors in any server language. The
          * setting outlives a reconnect (PQreset keeps the connection
-         * object). libpq is loaded by apr_dbd's driver, as for
-         * PQbackendPID. */
-        int (*verbosity)(void *, int) = (int (*)(void *, int))
-            (apr_uintptr_t)dlsym(RTLD_DEFAULT, "PQsetErrorVerbosity");
-
-        if (verbosity) {
-            verbosity(apr_dbd_native_handle(driver, handle),
-                      2 /* PQERRORS_VERBOSE */);
+         * object). */
+        pthread_once(&libpq.once, find_libpq);
+        if (libpq.verbosity) {
+            libpq.verbosity(apr_dbd_native_handle(driver, handle),
+                            2 /* PQERRORS_VERBOSE */);
         }
         return APR_SUCCESS;
     }
@@ -67,10 +82,7 @@ mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
     db->cache = cache;
     db->dialect = (mi_dialect_e)mi_db_dialect_of(apr_dbd_name(driver));
     if (db->dialect == MI_DIALECT_PGSQL) {
-        /* libpq is already loaded, globally, by apr_dbd's pgsql driver; the
-         * module does not link it. Looked up once per unit of work. */
-        db->backend_pid = (int (*)(const void *))(apr_uintptr_t)
-            dlsym(RTLD_DEFAULT, "PQbackendPID");
+        pthread_once(&libpq.once, find_libpq);
     }
     return db;
 }
@@ -160,9 +172,9 @@ static int session_of(mi_db_t *db)
     if (db->dialect != MI_DIALECT_PGSQL) {
         return 0;
     }
-    return db->backend_pid ? db->backend_pid(apr_dbd_native_handle(
-                                 db->driver, db->handle))
-                           : -1;
+    return libpq.backend_pid ? libpq.backend_pid(apr_dbd_native_handle(
+                                   db->driver, db->handle))
+                             : -1;
 }
 
 /* PostgreSQL's PREPARE takes these; DDL it does not. */

@@ -48,7 +48,6 @@ typedef struct {
                                      * failure: running the unit of work
                                      * again may succeed */
     int used;                       /* a statement succeeded on it */
-    int (*backend_pid)(const void *);   /* libpq's PQbackendPID (pgsql) */
     const char *error;              /* last error, copied from the driver */
 } mi_db_t;
 
