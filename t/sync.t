@@ -5,7 +5,7 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 
-plan tests => 38, have_lwp;
+plan tests => 42, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -42,6 +42,24 @@ for my $q ('entityType=WIDGET', 'externalIds=S-1', 'entityType=supplier',
     my $r = api(GET => "/sync-status?$q", token => $tok);
     ok t_cmp($r->code, 400, "400 for $q");
     ok t_cmp(json_of($r)->{error}, 'VALIDATION_ERROR', "VALIDATION_ERROR: $q");
+}
+
+# The externalIds filter at its limits: 500 ids pass, 501 are refused;
+# an id of 255 characters passes, one of 256 is refused.
+{
+    my $q = '/sync-status?entityType=SUPPLIER&externalIds=';
+    my @ids = map { "I-$_" } 1 .. 500;
+    ok t_cmp(api(GET => $q . join(',', @ids), token => $tok)->code, 200,
+             '500 externalIds');
+    ok t_cmp(json_of(api(GET => $q . join(',', @ids, 'S-1'), token => $tok))
+                 ->{message},
+             'externalIds must list 1 to 500 comma-separated externalIds',
+             '501 externalIds refused');
+    ok t_cmp(api(GET => $q . ('x' x 255), token => $tok)->code, 200,
+             'an externalId of 255 characters');
+    ok t_cmp(json_of(api(GET => $q . ('x' x 256), token => $tok))->{message},
+             'externalIds: each externalId must be at most 255 characters',
+             'an externalId of 256 refused');
 }
 
 # Logs: one per write request, newest first.
