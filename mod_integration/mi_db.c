@@ -382,7 +382,9 @@ apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,
     mi_rows_t got;
     int done, n, i, ncols = 0;
 
-    memcpy(args + nvalues, tail, (apr_size_t)ntail * sizeof(*args));
+    if (ntail > 0) {
+        memcpy(args + nvalues, tail, (apr_size_t)ntail * sizeof(*args));
+    }
     for (done = 0; done < nrows; done += n) {
         n = nrows - done < MI_DB_CHUNK ? nrows - done : MI_DB_CHUNK;
         for (i = 0; i < n; i++) {

@@ -42,20 +42,26 @@ static const mi_stmt_t details_stmt = { "mi_delivery_details", {
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.id IN (SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))" } };
 
+/* The deliveries of a batch that succeeded, (id, HTTP status) rows. */
 static const mi_stmt_t delivered_stmt = { "mi_delivery_delivered", {
+    "WITH v(id, status) AS (VALUES {rows}) "
     "UPDATE webhook_deliveries SET state = 'DELIVERED', "
-    "attempts = attempts + 1, last_status = %s, last_error = NULL, "
-    "lease_until = NULL, updated_at = %s WHERE id = %s",
+    "attempts = attempts + 1, last_status = v.status, last_error = NULL, "
+    "lease_until = NULL, updated_at = %s FROM v "
+    "WHERE webhook_deliveries.id = v.id",
+    "WITH v(id, status) AS (VALUES {rows}) "
     "UPDATE webhook_deliveries SET state = 'DELIVERED', "
-    "attempts = attempts + 1, last_status = CAST(%s AS INTEGER), "
+    "attempts = attempts + 1, last_status = CAST(v.status AS INTEGER), "
     "last_error = NULL, lease_until = NULL, "
-    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+    "updated_at = CAST(%s AS BIGINT) FROM v "
+    "WHERE webhook_deliveries.id = v.id" }, 2 };
 
+/* Their webhooks, (id) rows: no consecutive failures any more. */
 static const mi_stmt_t healthy_stmt = { "mi_delivery_healthy", {
-    "UPDATE webhooks SET failure_count = 0 WHERE id = %s",
-    NULL } };
+    "WITH v(id) AS (VALUES {rows}) "
+    "UPDATE webhooks SET failure_count = 0 WHERE id IN (SELECT id FROM v)",
+    NULL }, 1 };
 
-/* One more consecutive failure; disabled at the limit or on 410. */
 /* One more consecutive failure; disabled at the limit or on 410. (The
  * CAST matters on SQLite too: an expression compared with a text parameter
  * is compared as text.) */
@@ -229,27 +235,17 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
-/* Records one attempt, inside the caller's transaction. */
-static apr_status_t record(mi_db_t *db, apr_pool_t *pool,
-                           const mi_delivery_conf_t *conf,
-                           const mi_delivery_t *d,
-                           const mi_send_result_t *result)
+/* Records one failed attempt, inside the caller's transaction. */
+static apr_status_t record_failure(mi_db_t *db, apr_pool_t *pool,
+                                   const mi_delivery_conf_t *conf,
+                                   const mi_delivery_t *d,
+                                   const mi_send_result_t *result)
 {
     apr_int64_t now = mi_now_ms();
     const char *args[6];
     mi_rows_t rows;
     int disabled, retry;
 
-    if (result->success) {
-        args[0] = apr_itoa(pool, result->status);
-        args[1] = mi_db_int(pool, now);
-        args[2] = d->id;
-        if (mi_db_exec(db, pool, &delivered_stmt, NULL, 3, args)
-                != APR_SUCCESS) {
-            return APR_EGENERAL;
-        }
-        return mi_db_exec(db, pool, &healthy_stmt, NULL, 1, &d->webhook_id);
-    }
     args[0] = result->status == 410 ? "1" : "0";
     args[1] = apr_itoa(pool, conf->disable_after);
     args[2] = d->webhook_id;
@@ -275,19 +271,48 @@ static apr_status_t record(mi_db_t *db, apr_pool_t *pool,
     return APR_SUCCESS;
 }
 
+/* Records the outcome of a batch in one transaction: the successes with
+ * two statements for all of them, then each failure, which counts towards
+ * disabling its webhook. */
 apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
                                 const apr_array_header_t *claimed,
                                 const mi_send_result_t *results)
 {
-    int i;
+    int n = claimed->nelts, ok = 0, i;
+    const char ***done = apr_palloc(pool, (n + 1) * sizeof(*done));
+    const char *const **hooks = apr_palloc(pool, (n + 1) * sizeof(*hooks));
+    const char *now = mi_db_int(pool, mi_now_ms());
 
+    for (i = 0; i < n; i++) {
+        const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
+        const char **row;
+
+        if (!results[i].success) {
+            continue;
+        }
+        row = apr_palloc(pool, 2 * sizeof(*row));
+        row[0] = d->id;
+        row[1] = apr_itoa(pool, results[i].status);
+        done[ok] = row;
+        hooks[ok++] = &d->webhook_id;
+    }
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    for (i = 0; i < claimed->nelts; i++) {
-        if (record(db, pool, conf, &APR_ARRAY_IDX(claimed, i, mi_delivery_t),
-                   &results[i]) != APR_SUCCESS) {
+    if (mi_db_write_rows(db, pool, &delivered_stmt, ok,
+                         (const char *const *const *)done, 1, &now, NULL)
+            != APR_SUCCESS
+        || mi_db_write_rows(db, pool, &healthy_stmt, ok, hooks, 0, NULL,
+                            NULL) != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < n; i++) {
+        if (!results[i].success
+            && record_failure(db, pool, conf,
+                              &APR_ARRAY_IDX(claimed, i, mi_delivery_t),
+                              &results[i]) != APR_SUCCESS) {
             mi_db_rollback(db);
             return APR_EGENERAL;
         }

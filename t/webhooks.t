@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 92, have_lwp;
+plan tests => 95, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -257,6 +257,8 @@ api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'H-1', name => 'h' } ] });
 $rx->wait_for(sub { @_ >= 1 }, 5);
 sleep 1.5;
+ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{failureCount} >= 1, 1,
+         'a timeout counts as a failure');
 $rx->answer(200);
 @got = $rx->wait_for(sub { @_ >= 2 }, 8);
 ok t_cmp(scalar @got >= 2, 1, 'retried after the timeout');
@@ -264,6 +266,9 @@ $dl = json_of(hooks(GET => "/$hook->{id}/deliveries"));
 ($rec) = grep { $_->{event} eq 'supplier.created' } @{ $dl->{data} };
 ok t_cmp($rec->{status}, 'DELIVERED', 'then delivered');
 ok t_cmp($rec->{attempts} >= 2, 1, 'after more than one attempt');
+ok t_cmp($rec->{lastStatusCode}, 200, 'with the status it was answered with');
+ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{failureCount}, 0,
+         'a delivery clears the failure count');
 
 # The test endpoint.
 $rx->clear;
