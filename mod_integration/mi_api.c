@@ -6,6 +6,7 @@
 #include "mi_crypto.h"
 #include "mi_http.h"
 #include "mi_records.h"
+#include "mi_route.h"
 #include "mi_text.h"
 #include "mi_upsert.h"
 
@@ -42,7 +43,7 @@ int mi_api_list(mi_req_t *req)
 {
     request_rec *r = req->r;
     mi_page_t page;
-    const char *err = mi_page_parse(r->pool, mi_http_query(r), &page);
+    const char *err = mi_page_parse(r->pool, req->query, &page);
     mi_jsonw_t body;
     mi_db_t *db;
 
@@ -58,28 +59,18 @@ int mi_api_list(mi_req_t *req)
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
 
-const char *mi_api_param(mi_req_t *req)
-{
-    return req->param ? mi_url_decode(req->r->pool, req->param) : NULL;
-}
-
-static int not_found(mi_req_t *req, const char *external_id)
+int mi_api_not_found(mi_req_t *req, const char *id)
 {
     return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
-                         apr_psprintf(req->r->pool,
-                                      "No %s found with externalId \"%s\"",
-                                      req->res->event, external_id));
+                         mi_text_fill(req->r->pool, req->route->missing, id));
 }
 
 int mi_api_get(mi_req_t *req)
 {
-    const char *external_id = mi_api_param(req);
+    const char *external_id = req->param;
     mi_jsonw_t entity;
     mi_db_t *db;
 
-    if (!external_id) {
-        return mi_http_invalid(req->r, "Malformed percent-encoding in path");
-    }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
@@ -90,7 +81,7 @@ int mi_api_get(mi_req_t *req)
     case MI_OK:
         return mi_http_json_text(req->r, HTTP_OK, entity.buf, entity.len);
     case MI_ERR_NOT_FOUND:
-        return not_found(req, external_id);
+        return mi_api_not_found(req, external_id);
     default:
         return mi_http_unavailable(req);
     }
@@ -113,14 +104,11 @@ static int again(mi_req_t *req, mi_db_t *db, int *attempts)
 
 int mi_api_delete(mi_req_t *req)
 {
-    const char *external_id = mi_api_param(req);
+    const char *external_id = req->param;
     mi_result_e rc;
     mi_db_t *db;
     int attempts = 1;
 
-    if (!external_id) {
-        return mi_http_invalid(req->r, "Malformed percent-encoding in path");
-    }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
@@ -134,7 +122,7 @@ int mi_api_delete(mi_req_t *req)
             json_pack("{s:b, s:s}", "success", 1, "externalId",
                       external_id)));
     case MI_ERR_NOT_FOUND:
-        return not_found(req, external_id);
+        return mi_api_not_found(req, external_id);
     case MI_ERR_CONFLICT:
         return mi_http_error(req->r, HTTP_CONFLICT, "CONFLICT",
                              mi_text_fill(req->r->pool,

@@ -9,9 +9,8 @@
  * API.md section 1: the body, or NULL when it answered. */
 json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len);
 
-/* The {id} segment of the path, percent-decoded exactly once; NULL when it
- * is malformed. */
-const char *mi_api_param(mi_req_t *req);
+/* 404 NOT_FOUND for the route's {id}, quoting id; returns OK. */
+int mi_api_not_found(mi_req_t *req, const char *id);
 
 int mi_api_health(mi_req_t *req);
 int mi_api_openapi(mi_req_t *req);

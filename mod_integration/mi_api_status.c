@@ -14,13 +14,10 @@
 int mi_api_dds(mi_req_t *req)
 {
     request_rec *r = req->r;
-    const char *batch = mi_api_param(req);
+    const char *batch = req->param;
     json_t *body;
     mi_db_t *db;
 
-    if (!batch) {
-        return mi_http_invalid(r, "Malformed percent-encoding in path");
-    }
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
@@ -29,9 +26,7 @@ int mi_api_dds(mi_req_t *req)
     case MI_OK:
         return mi_http_json(r, HTTP_OK, body);
     case MI_ERR_NOT_FOUND:
-        return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
-                             apr_psprintf(r->pool, "No batch found with "
-                                          "externalId \"%s\"", batch));
+        return mi_api_not_found(req, batch);
     default:
         return mi_http_unavailable(req);
     }
@@ -90,7 +85,7 @@ static int sync_summary(mi_req_t *req)
 int mi_api_sync_status(mi_req_t *req)
 {
     request_rec *r = req->r;
-    apr_table_t *query = mi_http_query(r);
+    apr_table_t *query = req->query;
     const char *type = apr_table_get(query, "entityType");
     const char *ids = apr_table_get(query, "externalIds");
     const char *err = NULL;
@@ -125,7 +120,7 @@ int mi_api_sync_status(mi_req_t *req)
 int mi_api_sync_logs(mi_req_t *req)
 {
     request_rec *r = req->r;
-    apr_table_t *query = mi_http_query(r);
+    apr_table_t *query = req->query;
     const char *type = apr_table_get(query, "entityType");
     const char *status = apr_table_get(query, "status");
     const char *err;

@@ -10,13 +10,6 @@
 
 #define TEST_EVENT "webhook.test"
 
-static int not_found(mi_req_t *req)
-{
-    return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
-                         apr_psprintf(req->r->pool, "No webhook found with "
-                                      "id \"%s\"", req->param));
-}
-
 /* The common ending: 200/201 with *body, 404 or 503. (A pointer: the
  * operation that fills it is an argument evaluated in the same call.) */
 static int answer(mi_req_t *req, mi_result_e rc, int status, json_t **body)
@@ -25,7 +18,7 @@ static int answer(mi_req_t *req, mi_result_e rc, int status, json_t **body)
     case MI_OK:
         return mi_http_json(req->r, status, *body);
     case MI_ERR_NOT_FOUND:
-        return not_found(req);
+        return mi_api_not_found(req, req->param);
     default:
         return mi_http_unavailable(req);
     }
@@ -191,7 +184,7 @@ int mi_api_webhook_test(mi_req_t *req)
     case MI_OK:
         break;
     case MI_ERR_NOT_FOUND:
-        return not_found(req);
+        return mi_api_not_found(req, req->param);
     default:
         return mi_http_unavailable(req);
     }

@@ -70,6 +70,112 @@ apr_status_t mi_db_configure(const apr_dbd_driver_t *driver,
     return APR_SUCCESS;
 }
 
+/* The PostgreSQL session of the connection: it changes when the driver
+ * reconnects (check_conn's PQreset), and with it the named statements are
+ * gone. 0 on SQLite; -1 when libpq's PQbackendPID was not found. */
+static int session_of(mi_db_t *db)
+{
+    if (db->dialect != MI_DIALECT_PGSQL) {
+        return 0;
+    }
+    return libpq.backend_pid ? libpq.backend_pid(apr_dbd_native_handle(
+                                   db->driver, db->handle))
+                             : -1;
+}
+
+/* What was set up on a connection, kept in its statement cache under
+ * STATE_KEY (it lives as long as the connection). */
+typedef struct {
+    int session;                /* PostgreSQL backend the SETs ran in */
+    apr_time_t deadline;        /* SQLite: the busy handler gives up then */
+} conn_state_t;
+
+#define STATE_KEY "mi:state"
+
+/* The apr_dbd sqlite3 driver retries a busy statement by itself, about
+ * 16 times 100 ms: the busy handler stops that much before the bound. */
+#define SQLITE_DRIVER_RETRIES apr_time_from_msec(1600)
+
+static int sqlite_busy_wait(void *data, int attempt)
+{
+    const conn_state_t *st = data;
+    apr_time_t left = st->deadline - apr_time_now();
+    apr_interval_time_t nap = apr_time_from_msec(attempt < 5 ? 1 << attempt
+                                                             : 25);
+
+    if (left <= 0) {
+        return 0;
+    }
+    apr_sleep(nap < left ? nap : left);
+    return 1;
+}
+
+static apr_status_t sqlite_bound(mi_db_t *db, conn_state_t *st,
+                                 apr_interval_time_t timeout)
+{
+    typedef int (*busy_handler_fn)(void *, int (*)(void *, int), void *);
+    static busy_handler_fn busy_handler;
+    apr_interval_time_t wait = timeout > 2 * SQLITE_DRIVER_RETRIES
+                                   ? timeout - SQLITE_DRIVER_RETRIES
+                                   : timeout / 2;
+
+    if (!busy_handler) {
+        /* The module does not link SQLite; the driver has loaded it. */
+        busy_handler = (busy_handler_fn)(apr_uintptr_t)dlsym(
+            RTLD_DEFAULT, "sqlite3_busy_handler");
+    }
+    st->deadline = apr_time_now() + wait;
+    if (st->session == 0) {
+        if (!busy_handler
+            || busy_handler(apr_dbd_native_handle(db->driver, db->handle),
+                            sqlite_busy_wait, st) != 0) {
+            return APR_EGENERAL;
+        }
+        st->session = 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
+                                apr_interval_time_t timeout)
+{
+    int session = session_of(db), n;
+    const char *sql;
+
+    if (session == st->session) {
+        return APR_SUCCESS;
+    }
+    sql = apr_psprintf(db->conn_pool, "SET lock_timeout = %" APR_INT64_T_FMT
+                       "; SET statement_timeout = %" APR_INT64_T_FMT,
+                       (apr_int64_t)apr_time_as_msec(timeout),
+                       (apr_int64_t)apr_time_as_msec(timeout));
+    if (apr_dbd_query(db->driver, db->handle, &n, sql) != 0) {
+        return APR_EGENERAL;
+    }
+    st->session = session;
+    return APR_SUCCESS;
+}
+
+apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout)
+{
+    conn_state_t *st = apr_hash_get(db->cache, STATE_KEY,
+                                    APR_HASH_KEY_STRING);
+
+    if (!st) {
+        if (mi_db_configure(db->driver, db->handle, db->conn_pool)
+                != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        st = apr_pcalloc(db->conn_pool, sizeof(*st));
+        apr_hash_set(db->cache, STATE_KEY, APR_HASH_KEY_STRING, st);
+    }
+    if (timeout <= 0) {
+        return APR_SUCCESS;
+    }
+    return db->dialect == MI_DIALECT_PGSQL ? pgsql_bound(db, st, timeout)
+                                           : sqlite_bound(db, st, timeout);
+}
+
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *conn_pool,
                     apr_hash_t *cache)
@@ -163,19 +269,6 @@ typedef struct {
     apr_dbd_prepared_t *stmt;
     int session;
 } cached_t;
-
-/* The PostgreSQL session of the connection: it changes when the driver
- * reconnects (check_conn's PQreset), and with it the named statements are
- * gone. 0 on SQLite; -1 when libpq's PQbackendPID was not found. */
-static int session_of(mi_db_t *db)
-{
-    if (db->dialect != MI_DIALECT_PGSQL) {
-        return 0;
-    }
-    return libpq.backend_pid ? libpq.backend_pid(apr_dbd_native_handle(
-                                   db->driver, db->handle))
-                             : -1;
-}
 
 /* PostgreSQL's PREPARE takes these; DDL it does not. */
 static int preparable(const char *sql)

@@ -1,7 +1,8 @@
 /* mi_http.c: JSON answers, errors, and the bounded request body. */
+#include <pthread.h>
 #include <string.h>
 #include "mi_http.h"
-#include <util_script.h>
+#include "mi_jsonw.h"
 
 #define MI_RETRY_AFTER_DB "2"
 
@@ -17,20 +18,39 @@ int mi_http_json_text(request_rec *r, int status, const char *text,
     return OK;
 }
 
+/* What a body that cannot be built becomes: nothing of the request in it,
+ * so it cannot fail in turn. */
+static const char internal_error[] =
+    "{\"error\":\"INTERNAL_ERROR\",\"message\":\"The response could not be "
+    "built; details are in the server's error log\"}";
+
 int mi_http_json(request_rec *r, int status, json_t *json)
 {
-    const char *text = mi_json_dump(r->pool, json);
+    const char *text = json ? mi_json_dump(r->pool, json) : NULL;
 
+    if (!text) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, MI_LOGNO(00104)
+                      "a %d response body could not be built", status);
+        return mi_http_json_text(r, HTTP_INTERNAL_SERVER_ERROR,
+                                 internal_error, sizeof(internal_error) - 1);
+    }
     return mi_http_json_text(r, status, text, strlen(text));
 }
 
+/* Written by hand rather than by Jansson: the message may quote any bytes
+ * of the request, and the writer replaces what is not UTF-8. */
 int mi_http_error(request_rec *r, int status, const char *code,
                   const char *message)
 {
-    json_t *body = mi_json_own(r->pool, json_pack("{s:s, s:s}", "error", code,
-                                                  "message", message));
+    mi_jsonw_t w;
 
-    return mi_http_json(r, status, body);
+    mi_jsonw_init(&w, r->pool, 64 + strlen(message));
+    mi_jsonw_lit(&w, "{\"error\":");
+    mi_jsonw_str(&w, code);
+    mi_jsonw_lit(&w, ",\"message\":");
+    mi_jsonw_str(&w, message);
+    mi_jsonw_lit(&w, "}");
+    return mi_http_json_text(r, status, w.buf, w.len);
 }
 
 int mi_http_invalid(request_rec *r, const char *message)
@@ -38,12 +58,53 @@ int mi_http_invalid(request_rec *r, const char *message)
     return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
 }
 
+/* An outage fails every request the same way: the same error is logged
+ * once per MI_QUIET_INTERVAL per process, with the count of those that
+ * were not. */
+#define MI_QUIET_INTERVAL apr_time_from_sec(5)
+
+static struct {
+    pthread_mutex_t lock;
+    char last[256];
+    apr_time_t until;
+    unsigned int suppressed;
+} quiet = { PTHREAD_MUTEX_INITIALIZER, "", 0, 0 };
+
+/* 1 when msg is to be logged now; *skipped: how many were not since. */
+static int loud(const char *msg, unsigned int *skipped)
+{
+    apr_time_t now = apr_time_now();
+    int log;
+
+    pthread_mutex_lock(&quiet.lock);
+    log = now >= quiet.until || strncmp(msg, quiet.last, sizeof(quiet.last)
+                                                         - 1);
+    if (log) {
+        *skipped = quiet.suppressed;
+        apr_cpystrn(quiet.last, msg, sizeof(quiet.last));
+        quiet.until = now + MI_QUIET_INTERVAL;
+        quiet.suppressed = 0;
+    }
+    else {
+        quiet.suppressed++;
+    }
+    pthread_mutex_unlock(&quiet.lock);
+    return log;
+}
+
 int mi_http_unavailable(mi_req_t *req)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)
-                  "database unavailable: %s",
-                  req->db && req->db->error ? req->db->error
-                                            : "no connection");
+    const char *why = req->db && req->db->error ? req->db->error
+                      : req->db_error ? req->db_error : "no connection";
+    unsigned int skipped = 0;
+
+    if (loud(why, &skipped)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)
+                      "database unavailable: %s%s", why,
+                      skipped ? apr_psprintf(req->r->pool, " (and %u more "
+                                             "like it not logged)", skipped)
+                              : "");
+    }
     apr_table_setn(req->r->err_headers_out, "Retry-After", MI_RETRY_AFTER_DB);
     return mi_http_error(req->r, HTTP_SERVICE_UNAVAILABLE,
                          "SERVICE_UNAVAILABLE",
@@ -134,12 +195,4 @@ int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
     *buf = data;
     *len = total;
     return OK;
-}
-
-apr_table_t *mi_http_query(request_rec *r)
-{
-    apr_table_t *args = NULL;
-
-    ap_args_to_table(r, &args);
-    return args;
 }

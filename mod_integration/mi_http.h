@@ -29,7 +29,4 @@ int mi_http_is_json(request_rec *r);
 int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
                       apr_size_t *len);
 
-/* The decoded query arguments. */
-apr_table_t *mi_http_query(request_rec *r);
-
 #endif

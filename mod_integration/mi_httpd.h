@@ -36,6 +36,9 @@ typedef struct {
     int set;                    /* which of the above were configured */
     mi_ratelimit_t *limiter;    /* main server only, set in post_config */
     mi_listcache_t *lists;      /* this process's, set in child_init */
+    apr_interval_time_t db_timeout;     /* longest wait for the database */
+    struct mi_gate_t *gate;     /* this process's connection count, set in
+                                 * child_init (mi_conn.c) */
 } mi_server_conf_t;
 
 #define MI_SET_RATE     0x1
@@ -46,6 +49,7 @@ typedef struct {
 #define MI_SET_DELAYS   0x20
 #define MI_SET_DISABLE  0x40
 #define MI_SET_LISTS    0x80
+#define MI_SET_DB_TIMEOUT 0x100
 
 struct mi_route_t;
 
@@ -56,18 +60,18 @@ typedef struct {
     mi_ratelimit_t *limiter;
     const struct mi_route_t *route;
     const mi_resource_t *res;   /* the route's resource, or NULL */
-    const char *param;          /* decoded {id} path segment, or NULL */
+    const char *param;          /* decoded {id} path segment (UTF-8), or
+                                 * NULL */
+    apr_table_t *query;         /* decoded query (UTF-8) */
     mi_caller_t caller;         /* set by the auth gate */
-    mi_db_t *db;                /* acquired on first use */
+    mi_db_t *db;                /* taken on first use (mi_conn.h) */
+    void *dbd;                  /* ...from mod_dbd: what to give back */
+    int db_tried;               /* taken once at most */
+    const char *db_error;       /* why none could be had */
 } mi_req_t;
 
-/* The request's database connection (mod_dbd), or NULL when none can be
- * had; the caller answers 503. */
+/* The request's database connection, or NULL when none can be had; the
+ * caller answers 503 (mi_conn.c). */
 mi_db_t *mi_req_db(mi_req_t *req);
-
-/* A mod_dbd connection prepared for use (SQLite's busy timeout, once per
- * connection) as an mi_db_t in pool, or NULL. */
-struct ap_dbd_t;
-mi_db_t *mi_db_of_dbd(apr_pool_t *pool, void *dbd);
 
 #endif

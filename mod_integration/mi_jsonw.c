@@ -1,6 +1,7 @@
 /* mi_jsonw.c: a small JSON writer into pool memory. */
 #include <string.h>
 #include "mi_jsonw.h"
+#include "mi_text.h"
 
 void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap)
 {
@@ -36,6 +37,7 @@ void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len)
 void mi_jsonw_str(mi_jsonw_t *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
+    const char *end;
     apr_size_t n;
     char *o;
 
@@ -44,11 +46,13 @@ void mi_jsonw_str(mi_jsonw_t *w, const char *s)
         return;
     }
     n = strlen(s);
+    end = s + n;
     /* Worst case: every byte a \u00XX escape, plus the quotes. */
     o = reserve(w, n * 6 + 2);
     *o++ = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
+        apr_size_t seq;
 
         if (c == '"' || c == '\\') {
             *o++ = '\\';
@@ -70,8 +74,19 @@ void mi_jsonw_str(mi_jsonw_t *w, const char *s)
                 *o++ = hex[c & 0xf];
             }
         }
-        else {
+        else if (c < 0x80) {
             *o++ = (char)c;
+        }
+        else if ((seq = mi_utf8_sequence((const unsigned char *)s,
+                                         (apr_size_t)(end - s))) > 0) {
+            memcpy(o, s, seq);
+            o += seq;
+            s += seq - 1;
+        }
+        else {
+            /* Not UTF-8: U+FFFD, so that the document stays JSON. */
+            memcpy(o, "\xEF\xBF\xBD", 3);
+            o += 3;
         }
     }
     *o++ = '"';

@@ -12,6 +12,7 @@
 #include <apr_global_mutex.h>
 #include <apr_shm.h>
 #include <string.h>
+#include <http_main.h>
 #include <util_mutex.h>
 #include "mi_ratelimit.h"
 
@@ -25,7 +26,6 @@ typedef struct {
 } slot_t;
 
 struct mi_ratelimit_t {
-    apr_shm_t *shm;
     apr_global_mutex_t *mutex;
     slot_t *slots;
 };
@@ -36,27 +36,48 @@ apr_status_t mi_ratelimit_register(apr_pool_t *pconf)
                              APR_LOCK_DEFAULT, 0);
 }
 
-static apr_status_t shm_cleanup(void *data)
-{
-    mi_ratelimit_t *rl = data;
+/* The table outlives restarts: it is kept in httpd's retained data, in
+ * memory of the process pool, so that a graceful restart (every night's
+ * logrotate) resets no count. Created once, at the first start. */
+typedef struct {
+    apr_shm_t *shm;
+    apr_size_t size;
+} retained_t;
 
-    return rl->shm ? apr_shm_destroy(rl->shm) : APR_SUCCESS;
+#define MI_RATELIMIT_RETAINED "mod_integration:ratelimit"
+
+static apr_status_t retained_table(server_rec *s, slot_t **slots)
+{
+    apr_size_t size = MI_RATELIMIT_SLOTS * sizeof(slot_t);
+    retained_t *kept = ap_retained_data_get(MI_RATELIMIT_RETAINED);
+    apr_status_t rv;
+
+    if (!kept) {
+        kept = ap_retained_data_create(MI_RATELIMIT_RETAINED, sizeof(*kept));
+    }
+    if (!kept->shm || kept->size != size) {
+        /* A build with another slot layout starts afresh. */
+        rv = apr_shm_create(&kept->shm, size, NULL, s->process->pool);
+        if (rv != APR_SUCCESS) {
+            kept->shm = NULL;
+            return rv;
+        }
+        kept->size = size;
+        memset(apr_shm_baseaddr_get(kept->shm), 0, size);
+    }
+    *slots = apr_shm_baseaddr_get(kept->shm);
+    return APR_SUCCESS;
 }
 
 apr_status_t mi_ratelimit_create(mi_ratelimit_t **out, server_rec *s,
                                  apr_pool_t *pconf)
 {
     mi_ratelimit_t *rl = apr_pcalloc(pconf, sizeof(*rl));
-    apr_size_t size = MI_RATELIMIT_SLOTS * sizeof(slot_t);
-    apr_status_t rv;
+    apr_status_t rv = retained_table(s, &rl->slots);
 
-    rv = apr_shm_create(&rl->shm, size, NULL, pconf);
     if (rv != APR_SUCCESS) {
         return rv;
     }
-    apr_pool_cleanup_register(pconf, rl, shm_cleanup, apr_pool_cleanup_null);
-    rl->slots = apr_shm_baseaddr_get(rl->shm);
-    memset(rl->slots, 0, size);
     rv = ap_global_mutex_create(&rl->mutex, NULL, MI_RATELIMIT_MUTEX, NULL, s,
                                 pconf, 0);
     if (rv != APR_SUCCESS) {

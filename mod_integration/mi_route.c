@@ -3,6 +3,12 @@
 #include "mi_route.h"
 #include "mi_api.h"
 
+/* The 404 of a route with an {id}: its one "%s" is the id. */
+#define NO_SUPPLIER "No supplier found with externalId \"%s\""
+#define NO_PRODUCT "No product found with externalId \"%s\""
+#define NO_BATCH "No batch found with externalId \"%s\""
+#define NO_WEBHOOK "No webhook found with id \"%s\""
+
 static const mi_route_t routes[] = {
     { "/health", M_GET, NULL, mi_api_health, NULL },
     { "/openapi.json", M_GET, NULL, mi_api_openapi, NULL },
@@ -12,28 +18,28 @@ static const mi_route_t routes[] = {
     { "/suppliers", M_POST, "integration:suppliers:write", mi_api_upsert,
       "suppliers" },
     { "/suppliers/*", M_GET, "integration:suppliers:read", mi_api_get,
-      "suppliers" },
+      "suppliers", NO_SUPPLIER },
     { "/suppliers/*", M_DELETE, "integration:suppliers:write", mi_api_delete,
-      "suppliers" },
+      "suppliers", NO_SUPPLIER },
 
     { "/products", M_GET, "integration:products:read", mi_api_list,
       "products" },
     { "/products", M_POST, "integration:products:write", mi_api_upsert,
       "products" },
     { "/products/*", M_GET, "integration:products:read", mi_api_get,
-      "products" },
+      "products", NO_PRODUCT },
     { "/products/*", M_DELETE, "integration:products:write", mi_api_delete,
-      "products" },
+      "products", NO_PRODUCT },
 
     { "/batches", M_GET, "integration:batches:read", mi_api_list, "batches" },
     { "/batches", M_POST, "integration:batches:write", mi_api_upsert,
       "batches" },
     { "/batches/*", M_GET, "integration:batches:read", mi_api_get,
-      "batches" },
+      "batches", NO_BATCH },
     { "/batches/*", M_DELETE, "integration:batches:write", mi_api_delete,
-      "batches" },
+      "batches", NO_BATCH },
 
-    { "/dds/*", M_GET, "integration:dds:read", mi_api_dds, NULL },
+    { "/dds/*", M_GET, "integration:dds:read", mi_api_dds, NULL, NO_BATCH },
     { "/sync-status", M_GET, "integration:sync:read", mi_api_sync_status,
       NULL },
     { "/sync-logs", M_GET, "integration:sync:read", mi_api_sync_logs, NULL },
@@ -41,14 +47,18 @@ static const mi_route_t routes[] = {
 #define WEBHOOKS "integration:webhooks:manage"
     { "/webhook-events", M_POST, WEBHOOKS, mi_api_webhook_create, NULL },
     { "/webhook-events", M_GET, WEBHOOKS, mi_api_webhook_list, NULL },
-    { "/webhook-events/*", M_GET, WEBHOOKS, mi_api_webhook_get, NULL },
-    { "/webhook-events/*", M_PATCH, WEBHOOKS, mi_api_webhook_update, NULL },
-    { "/webhook-events/*", M_DELETE, WEBHOOKS, mi_api_webhook_delete, NULL },
+    { "/webhook-events/*", M_GET, WEBHOOKS, mi_api_webhook_get, NULL,
+      NO_WEBHOOK },
+    { "/webhook-events/*", M_PATCH, WEBHOOKS, mi_api_webhook_update, NULL,
+      NO_WEBHOOK },
+    { "/webhook-events/*", M_DELETE, WEBHOOKS, mi_api_webhook_delete, NULL,
+      NO_WEBHOOK },
     { "/webhook-events/*/rotate-secret", M_POST, WEBHOOKS,
-      mi_api_webhook_rotate, NULL },
-    { "/webhook-events/*/test", M_POST, WEBHOOKS, mi_api_webhook_test, NULL },
+      mi_api_webhook_rotate, NULL, NO_WEBHOOK },
+    { "/webhook-events/*/test", M_POST, WEBHOOKS, mi_api_webhook_test, NULL,
+      NO_WEBHOOK },
     { "/webhook-events/*/deliveries", M_GET, WEBHOOKS,
-      mi_api_webhook_deliveries, NULL },
+      mi_api_webhook_deliveries, NULL, NO_WEBHOOK },
 #undef WEBHOOKS
 };
 

@@ -13,6 +13,8 @@ typedef struct mi_route_t {
     const char *scope;          /* required scope; NULL: no token */
     mi_handler_fn handler;
     const char *resource;       /* plural of the resource served, or NULL */
+    const char *missing;        /* "*" routes: the 404 message, "%s" the
+                                 * id */
 } mi_route_t;
 
 typedef enum {
@@ -22,7 +24,8 @@ typedef enum {
 } mi_route_match_e;
 
 /* Matches a path relative to the API base ("/suppliers/A%2FB"). On
- * MI_ROUTE_FOUND sets *route and *param (the raw "*" segment or NULL); on
+ * MI_ROUTE_FOUND sets *route and *param (the raw "*" segment, still
+ * percent-encoded, or NULL); on
  * MI_ROUTE_NO_METHOD sets *allow to the methods the path has. */
 mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
                                 int method, const mi_route_t **route,

@@ -107,6 +107,88 @@ apr_size_t mi_utf8_length(const char *s, apr_size_t len)
     return n;
 }
 
+apr_size_t mi_utf8_sequence(const unsigned char *s, apr_size_t n)
+{
+    unsigned char lo = 0x80, hi = 0xBF;
+    apr_size_t len, i;
+
+    if (n == 0) {
+        return 0;
+    }
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        len = 2;
+    }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        len = 3;
+        lo = s[0] == 0xE0 ? 0xA0 : 0x80;    /* no overlong forms */
+        hi = s[0] == 0xED ? 0x9F : 0xBF;    /* no surrogates */
+    }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        len = 4;
+        lo = s[0] == 0xF0 ? 0x90 : 0x80;    /* no overlong forms */
+        hi = s[0] == 0xF4 ? 0x8F : 0xBF;    /* nothing past U+10FFFF */
+    }
+    else {
+        return 0;
+    }
+    if (n < len || s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < len; i++) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return len;
+}
+
+int mi_utf8_valid(const char *s, apr_size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+    while (p < end) {
+        apr_size_t n = mi_utf8_sequence(p, (apr_size_t)(end - p));
+
+        if (n == 0) {
+            return 0;
+        }
+        p += n;
+    }
+    return 1;
+}
+
+const char *mi_utf8_clean(apr_pool_t *pool, const char *s)
+{
+    static const char replacement[] = "\xEF\xBF\xBD";    /* U+FFFD */
+    const unsigned char *p = (const unsigned char *)s, *end;
+    char *out, *o;
+
+    if (!s || mi_utf8_valid(s, strlen(s))) {
+        return s;
+    }
+    end = p + strlen(s);
+    o = out = apr_palloc(pool, 3 * (apr_size_t)(end - p) + 1);
+    while (p < end) {
+        apr_size_t n = mi_utf8_sequence(p, (apr_size_t)(end - p));
+
+        if (n == 0) {
+            memcpy(o, replacement, 3);
+            o += 3;
+            p++;
+        }
+        else {
+            memcpy(o, p, n);
+            o += n;
+            p += n;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
 static int hexval(char c)
 {
     if (c >= '0' && c <= '9') {
@@ -141,6 +223,37 @@ char *mi_url_decode(apr_pool_t *pool, const char *s)
     }
     *o = '\0';
     return out;
+}
+
+const char *mi_query_parse(apr_pool_t *pool, const char *args,
+                           apr_table_t **out)
+{
+    char *copy, *pair, *state = NULL;
+
+    *out = apr_table_make(pool, 8);
+    if (!args) {
+        return NULL;
+    }
+    copy = apr_pstrdup(pool, args);
+    for (pair = apr_strtok(copy, "&", &state); pair;
+         pair = apr_strtok(NULL, "&", &state)) {
+        char *eq = strchr(pair, '='), *name, *value;
+
+        if (eq) {
+            *eq = '\0';
+        }
+        name = mi_url_decode(pool, pair);
+        value = mi_url_decode(pool, eq ? eq + 1 : "");
+        if (!name || !value) {
+            return "Malformed percent-encoding in the query";
+        }
+        if (!mi_utf8_valid(name, strlen(name))
+            || !mi_utf8_valid(value, strlen(value))) {
+            return "Query parameters must be valid UTF-8";
+        }
+        apr_table_set(*out, name, value);
+    }
+    return NULL;
 }
 
 char *mi_text_fill(apr_pool_t *pool, const char *template, const char *value)

@@ -8,9 +8,10 @@
  * worker died is taken up again when its lease ends.
  */
 #include "mi_watchdog.h"
+#include <pthread.h>
 #include <apr_optional.h>
-#include <mod_dbd.h>
 #include <mod_watchdog.h>
+#include "mi_conn.h"
 #include "mi_delivery.h"
 #include "mi_outbox.h"
 
@@ -19,8 +20,13 @@
 #define MI_CLAIM_MAX 50
 #define MI_FAN_OUT_MAX 1000
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close;
+/* The child's pools are destroyed while mod_watchdog's thread may still
+ * be in a tick: a pre-cleanup of the child pool sets stopping and waits
+ * for the tick in progress (which stops sending, records what it sent and
+ * gives its connection back); no tick starts after that. Plain pthread
+ * objects: they must outlive every pool. */
+static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
+static volatile int stopping;
 
 static const mi_server_conf_t *conf_of(server_rec *s)
 {
@@ -31,8 +37,9 @@ static const mi_server_conf_t *conf_of(server_rec *s)
 static apr_status_t claim(server_rec *s, apr_pool_t *pool,
                           apr_array_header_t **claimed)
 {
-    ap_dbd_t *dbd = dbd_open(pool, s);
-    mi_db_t *db = dbd ? mi_db_of_dbd(pool, dbd) : NULL;
+    const char *why = NULL;
+    void *handle;
+    mi_db_t *db = mi_conn_open(s, pool, &handle, &why);
     apr_status_t rv = APR_EGENERAL;
     int taken;
 
@@ -49,9 +56,7 @@ static apr_status_t claim(server_rec *s, apr_pool_t *pool,
                          "claiming webhook deliveries failed: %s", db->error);
         }
     }
-    if (dbd) {
-        dbd_close(s, dbd);
-    }
+    mi_conn_close(s, db, handle);
     return rv;
 }
 
@@ -61,8 +66,9 @@ static void finish(server_rec *s, apr_pool_t *pool,
                    const apr_array_header_t *claimed,
                    const mi_send_result_t *results)
 {
-    ap_dbd_t *dbd = dbd_open(pool, s);
-    mi_db_t *db = dbd ? mi_db_of_dbd(pool, dbd) : NULL;
+    const char *why = "no connection";
+    void *handle;
+    mi_db_t *db = mi_conn_open(s, pool, &handle, &why);
 
     /* Not recorded: the leases run out and the attempts are made again;
      * delivery is at least once. */
@@ -70,30 +76,23 @@ static void finish(server_rec *s, apr_pool_t *pool,
                                   results) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
                      "recording %d webhook deliveries failed: %s",
-                     claimed->nelts,
-                     db && db->error ? db->error : "no connection");
+                     claimed->nelts, db && db->error ? db->error : why);
     }
-    if (dbd) {
-        dbd_close(s, dbd);
-    }
+    mi_conn_close(s, db, handle);
 }
 
-static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
+/* One tick: claim, send until done or stopping, record what was sent. */
+static void tick(server_rec *s, apr_pool_t *ptemp)
 {
-    server_rec *s = baton;
     apr_array_header_t *claimed = NULL;
     mi_send_result_t *results;
     int i;
 
-    if (state != AP_WATCHDOG_STATE_RUNNING
-        || claim(s, ptemp, &claimed) != APR_SUCCESS) {
-        return APR_SUCCESS;
-    }
-    if (claimed->nelts == 0) {
-        return APR_SUCCESS;
+    if (claim(s, ptemp, &claimed) != APR_SUCCESS || claimed->nelts == 0) {
+        return;
     }
     results = apr_pcalloc(ptemp, claimed->nelts * sizeof(*results));
-    for (i = 0; i < claimed->nelts; i++) {
+    for (i = 0; i < claimed->nelts && !stopping; i++) {
         const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
 
         mi_delivery_send(ptemp, &conf_of(s)->delivery, d, &results[i]);
@@ -102,8 +101,40 @@ static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
                      d->event, d->attempts + 1,
                      results[i].success ? "delivered" : results[i].error);
     }
-    finish(s, ptemp, claimed, results);
+    /* Those not sent keep their lease and are taken up when it ends. */
+    claimed->nelts = i;
+    if (i > 0) {
+        finish(s, ptemp, claimed, results);
+    }
+}
+
+static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
+{
+    if (state != AP_WATCHDOG_STATE_RUNNING) {
+        return APR_SUCCESS;
+    }
+    pthread_mutex_lock(&tick_lock);
+    if (!stopping) {
+        tick(baton, ptemp);
+    }
+    pthread_mutex_unlock(&tick_lock);
     return APR_SUCCESS;
+}
+
+static apr_status_t stop_delivering(void *data)
+{
+    stopping = 1;
+    pthread_mutex_lock(&tick_lock);     /* the tick in progress ends */
+    pthread_mutex_unlock(&tick_lock);
+    return APR_SUCCESS;
+}
+
+void mi_watchdog_child_init(apr_pool_t *pchild)
+{
+    stopping = 0;
+    /* A pre-cleanup runs before the child pool's subpools (mod_dbd's
+     * connections among them) are destroyed. */
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_delivering);
 }
 
 apr_status_t mi_watchdog_setup(server_rec *s, apr_pool_t *pconf)
@@ -115,16 +146,11 @@ apr_status_t mi_watchdog_setup(server_rec *s, apr_pool_t *pconf)
 
     get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     register_callback = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
-    dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     if (!get_instance || !register_callback) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00304)
                      "mod_integration needs mod_watchdog to deliver webhooks "
                      "(LoadModule watchdog_module, unless httpd has it "
                      "built in)");
-        return APR_EGENERAL;
-    }
-    if (!dbd_open || !dbd_close) {
         return APR_EGENERAL;
     }
     /* parent = 0: the thread runs in a child; singleton = 1: in one child

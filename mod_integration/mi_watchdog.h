@@ -8,4 +8,7 @@
 /* post_config: registers the delivery callback (and says why not). */
 apr_status_t mi_watchdog_setup(server_rec *s, apr_pool_t *pconf);
 
+/* child_init: the delivery thread stops before the child's pools go. */
+void mi_watchdog_child_init(apr_pool_t *pchild);
+
 #endif

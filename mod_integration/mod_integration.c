@@ -9,11 +9,10 @@
  */
 #include "mi_httpd.h"
 #include <dlfcn.h>
-#include <apr_optional.h>
 #include <http_core.h>
-#include <mod_dbd.h>
 #include "mi_api.h"
 #include "mi_auth.h"
+#include "mi_conn.h"
 #include "mi_http.h"
 #include "mi_migrate.h"
 #include "mi_ratelimit.h"
@@ -29,9 +28,7 @@
 #define MI_DEFAULT_LIST_CACHE   (8 * 1024 * 1024)
 #define MI_DEFAULT_WEBHOOK_TIMEOUT apr_time_from_sec(10)
 #define MI_DEFAULT_DISABLE_AFTER 10
-
-/* Set once in post_config, before any child exists. */
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+#define MI_DEFAULT_DB_TIMEOUT   apr_time_from_sec(5)
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -50,6 +47,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     conf->delivery.delays[2] = apr_time_from_sec(30);
     conf->delivery.ndelays = 3;
     conf->delivery.disable_after = MI_DEFAULT_DISABLE_AFTER;
+    conf->db_timeout = MI_DEFAULT_DB_TIMEOUT;
     return conf;
 }
 
@@ -82,6 +80,8 @@ static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
     if (add->set & MI_SET_DISABLE) {
         conf->delivery.disable_after = add->delivery.disable_after;
     }
+    conf->db_timeout = add->set & MI_SET_DB_TIMEOUT ? add->db_timeout
+                                                    : base->db_timeout;
     conf->set = base->set | add->set;
     conf->limiter = base->limiter;
     return conf;
@@ -277,6 +277,20 @@ static const char *set_disable_after(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = server_conf(cmd->server);
+
+    if (!parse_duration(arg, &conf->db_timeout)
+        || conf->db_timeout < apr_time_from_msec(100)
+        || conf->db_timeout > apr_time_from_sec(600)) {
+        return "IntegrationDbTimeout must be a duration from 100ms to 10m, "
+               "e.g. 5s";
+    }
+    conf->set |= MI_SET_DB_TIMEOUT;
+    return NULL;
+}
+
 static const command_rec mi_cmds[] = {
     AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
                    "requests per window per token, and the window in "
@@ -297,6 +311,9 @@ static const command_rec mi_cmds[] = {
     AP_INIT_TAKE1("IntegrationWebhookDisableAfter", set_disable_after, NULL,
                   RSRC_CONF, "consecutive failed attempts that disable a "
                   "webhook (default 10)"),
+    AP_INIT_TAKE1("IntegrationDbTimeout", set_db_timeout, NULL, RSRC_CONF,
+                  "longest wait for a pooled connection, a lock or a "
+                  "statement, then 503 (default 5s)"),
     { NULL }
 };
 
@@ -307,22 +324,23 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return mi_ratelimit_register(pconf) == APR_SUCCESS ? OK : !OK;
 }
 
-/* mod_dbd's own configuration of the main server. dbd_cfg_t is public
- * (mod_dbd.h); mod_dbd's server config record starts with a pointer to it,
- * as it has throughout httpd 2.4. */
-static const dbd_cfg_t *dbd_config(server_rec *s)
+/* 1 at a cold start, 0 at a restart (graceful or not) of a running
+ * httpd: the parent process keeps the retained data across them. */
+static int cold_start(void)
 {
-    module *dbd = ap_find_linked_module("mod_dbd.c");
-    void *svr = dbd ? ap_get_module_config(s->module_config, dbd) : NULL;
-
-    return svr ? *(dbd_cfg_t **)svr : NULL;
+    return ap_retained_data_get("mod_integration:started") == NULL
+           && ap_retained_data_create("mod_integration:started", 1) != NULL;
 }
 
-/* Refuses to start without a schema as new as this build needs: mod_dbd
- * would otherwise hand out connections on which every request fails. */
-static int check_schema(server_rec *s, apr_pool_t *ptemp)
+/* Checks the database before children exist. Only a bad DBDriver stops
+ * httpd. A database that cannot be reached never does (children answer
+ * 503 until it answers); a missing SQLite file or an old schema refuses a
+ * cold start, naming the fix, but only logs at a restart: a running httpd
+ * (and whatever else it serves) is never taken down by its database. */
+static int check_schema(server_rec *s, apr_pool_t *ptemp, int cold)
 {
-    const dbd_cfg_t *cfg = dbd_config(s);
+    const dbd_cfg_t *cfg = mi_conn_config(s);
+    int refuse = cold ? APLOG_CRIT : APLOG_ERR;
     apr_finfo_t finfo;
     const char *err = NULL;
     mi_db_t *db;
@@ -341,27 +359,31 @@ static int check_schema(server_rec *s, apr_pool_t *ptemp)
     if (dialect == MI_DIALECT_SQLITE3
         && apr_stat(&finfo, cfg->params, APR_FINFO_TYPE, ptemp)
                != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00002)
+        ap_log_error(APLOG_MARK, refuse, 0, s, MI_LOGNO(00002)
                      "mod_integration: SQLite database %s does not exist; "
                      "create it with: integration-admin --driver sqlite3 "
-                     "--params %s migrate", cfg->params, cfg->params);
-        return !OK;
+                     "--params %s migrate%s", cfg->params, cfg->params,
+                     cold ? "" : " (requests are answered 503 meanwhile)");
+        return cold ? !OK : OK;
     }
     if (mi_db_open(ptemp, cfg->name, cfg->params, &db, &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00003)
-                     "mod_integration: cannot open the %s database to check "
-                     "its schema: %s", cfg->name, err ? err : "unknown error");
-        return !OK;
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, MI_LOGNO(00003)
+                     "mod_integration: cannot reach the %s database to check "
+                     "its schema (%s); starting anyway, requests are "
+                     "answered 503 until it answers", cfg->name,
+                     err ? err : "unknown error");
+        return OK;
     }
     need = mi_migrate_latest((mi_dialect_e)dialect);
     if (mi_migrate_current(db, ptemp, &have) != APR_SUCCESS || have < need) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00004)
+        ap_log_error(APLOG_MARK, refuse, 0, s, MI_LOGNO(00004)
                      "mod_integration: the %s database has schema version %d, "
                      "this module needs %d; run: integration-admin --driver "
-                     "%s --params '...' migrate", cfg->name, have, need,
-                     cfg->name);
+                     "%s --params '...' migrate%s", cfg->name, have, need,
+                     cfg->name, cold ? "" : " (requests are answered 503 "
+                     "meanwhile)");
         mi_db_close(db);
-        return !OK;
+        return cold ? !OK : OK;
     }
     mi_db_close(db);
     return OK;
@@ -399,8 +421,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    if (!dbd_acquire) {
+    if (!mi_conn_setup()) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00005)
                      "mod_integration needs mod_dbd: add \"LoadModule "
                      "dbd_module modules/mod_dbd.so\" before it");
@@ -408,7 +429,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     mi_resources_init(pconf);
     sqlite_multithread(s);
-    if (check_schema(s, ptemp) != OK) {
+    if (check_schema(s, ptemp, cold_start()) != OK) {
         return !OK;
     }
     if (mi_delivery_global_init() != APR_SUCCESS
@@ -439,6 +460,8 @@ static void child_init(apr_pool_t *p, server_rec *s)
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00007)
                      "mod_integration: cannot attach the rate limit mutex");
     }
+    mi_conn_child_init(s, p);
+    mi_watchdog_child_init(p);
     /* One cache per server: each may have a database of its own. */
     for (vs = s; vs; vs = vs->next) {
         mi_server_conf_t *vc = server_conf(vs);
@@ -452,41 +475,6 @@ static void child_init(apr_pool_t *p, server_rec *s)
 }
 
 /* ---- requests --------------------------------------------------------- */
-
-#define MI_CONFIGURED_KEY "mi:configured"
-
-mi_db_t *mi_db_of_dbd(apr_pool_t *pool, void *handle)
-{
-    ap_dbd_t *dbd = handle;
-
-    /* Once per connection, on its first use: SQLite's busy timeout. (mod_dbd
-     * has a post_connect hook for this, but linking to it would make a
-     * missing mod_dbd an unresolved symbol instead of a clear message.) */
-    if (!apr_hash_get(dbd->prepared, MI_CONFIGURED_KEY, APR_HASH_KEY_STRING)) {
-        if (mi_db_configure(dbd->driver, dbd->handle, dbd->pool)
-                != APR_SUCCESS) {
-            return NULL;
-        }
-        apr_hash_set(dbd->prepared, MI_CONFIGURED_KEY, APR_HASH_KEY_STRING,
-                     MI_CONFIGURED_KEY);
-    }
-    return mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool,
-                      dbd->prepared);
-}
-
-mi_db_t *mi_req_db(mi_req_t *req)
-{
-    ap_dbd_t *dbd;
-
-    if (req->db) {
-        return req->db;
-    }
-    if (!dbd_acquire || !(dbd = dbd_acquire(req->r))) {
-        return NULL;
-    }
-    req->db = mi_db_of_dbd(req->r->pool, dbd);
-    return req->db;
-}
 
 /* The raw path below the <Location> that set the handler: as many leading
  * segments skipped as the location has. Raw (r->unparsed_uri: httpd decodes
@@ -514,6 +502,32 @@ static const char *relative_path(request_rec *r)
         }
     }
     return path;
+}
+
+/* The {id} segment decoded exactly once, and the query: what is not UTF-8
+ * is answered here, before any handler or the database sees it (API.md
+ * section 1, "Hostile input"). 1 when it answered. */
+static int read_request(mi_req_t *req, const char *raw_param)
+{
+    request_rec *r = req->r;
+    const char *err;
+
+    if (raw_param) {
+        char *id = mi_url_decode(r->pool, raw_param);
+
+        if (!id) {
+            return mi_http_invalid(r, "Malformed percent-encoding in path"),
+                   1;
+        }
+        if (!mi_utf8_valid(id, strlen(id))) {
+            return mi_api_not_found(req, id), 1;
+        }
+        req->param = id;
+    }
+    if ((err = mi_query_parse(r->pool, r->args, &req->query)) != NULL) {
+        return mi_http_invalid(r, err), 1;
+    }
+    return 0;
 }
 
 static int handler(request_rec *r)
@@ -546,12 +560,16 @@ static int handler(request_rec *r)
         break;
     }
     req->route = route;
-    req->param = param;
     req->res = route->resource ? mi_resource_find(route->resource) : NULL;
     if (route->scope && mi_auth_gate(req)) {
+        mi_req_db_done(req);
         return OK;
     }
-    return route->handler(req);
+    if (!read_request(req, param)) {
+        route->handler(req);
+    }
+    mi_req_db_done(req);
+    return OK;
 }
 
 static void register_hooks(apr_pool_t *p)
