@@ -92,8 +92,9 @@ typedef struct {
 
 #define STATE_KEY "mi:state"
 
-/* The apr_dbd sqlite3 driver retries a busy statement by itself, about
- * 16 times 100 ms: the busy handler stops that much before the bound. */
+/* The apr_dbd sqlite3 driver retries a busy statement by itself, 16 times
+ * with 100 ms between: the busy handler stops that much before the bound
+ * (which so cannot be below 1.6 s). */
 #define SQLITE_DRIVER_RETRIES apr_time_from_msec(1600)
 
 static int sqlite_busy_wait(void *data, int attempt)
@@ -115,9 +116,8 @@ static apr_status_t sqlite_bound(mi_db_t *db, conn_state_t *st,
 {
     typedef int (*busy_handler_fn)(void *, int (*)(void *, int), void *);
     static busy_handler_fn busy_handler;
-    apr_interval_time_t wait = timeout > 2 * SQLITE_DRIVER_RETRIES
-                                   ? timeout - SQLITE_DRIVER_RETRIES
-                                   : timeout / 2;
+    apr_interval_time_t wait = timeout > SQLITE_DRIVER_RETRIES
+                                   ? timeout - SQLITE_DRIVER_RETRIES : 0;
 
     if (!busy_handler) {
         /* The module does not link SQLite; the driver has loaded it. */

@@ -80,6 +80,14 @@ static const mi_stmt_t failed_stmt = { "mi_delivery_failed", {
     "next_attempt_at = CAST(%s AS BIGINT), lease_until = NULL, "
     "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
 
+/* Claimed and not sent (the process is stopping), (id) rows: due again
+ * at once, for whichever process claims next. */
+static const mi_stmt_t unclaim_stmt = { "mi_delivery_unclaim", {
+    "WITH v(id) AS (VALUES {rows}) "
+    "UPDATE webhook_deliveries SET lease_until = NULL "
+    "WHERE id IN (SELECT id FROM v) AND state = 'PENDING'",
+    NULL }, 1 };
+
 /* A disabled webhook receives nothing more, queued or not. */
 static const mi_stmt_t drop_stmt = { "mi_delivery_drop", {
     "UPDATE webhook_deliveries SET state = 'FAILED', "
@@ -276,12 +284,14 @@ static apr_status_t record_failure(mi_db_t *db, apr_pool_t *pool,
  * disabling its webhook. */
 apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
-                                const apr_array_header_t *claimed,
+                                const apr_array_header_t *claimed, int sent,
                                 const mi_send_result_t *results)
 {
-    int n = claimed->nelts, ok = 0, i;
+    int n = sent, ok = 0, i;
     const char ***done = apr_palloc(pool, (n + 1) * sizeof(*done));
     const char *const **hooks = apr_palloc(pool, (n + 1) * sizeof(*hooks));
+    const char *const **unsent = apr_palloc(pool, (claimed->nelts - n + 1)
+                                                  * sizeof(*unsent));
     const char *now = mi_db_int(pool, mi_now_ms());
 
     for (i = 0; i < n; i++) {
@@ -305,6 +315,14 @@ apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
             != APR_SUCCESS
         || mi_db_write_rows(db, pool, &healthy_stmt, ok, hooks, 0, NULL,
                             NULL) != APR_SUCCESS) {
+        mi_db_rollback(db);
+        return APR_EGENERAL;
+    }
+    for (i = n; i < claimed->nelts; i++) {
+        unsent[i - n] = &APR_ARRAY_IDX(claimed, i, mi_delivery_t).id;
+    }
+    if (mi_db_write_rows(db, pool, &unclaim_stmt, claimed->nelts - n, unsent,
+                         0, NULL, NULL) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }

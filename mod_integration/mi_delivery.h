@@ -47,13 +47,14 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
                                const mi_delivery_conf_t *conf, int max,
                                apr_array_header_t **claimed);
 
-/* Records the attempts of a claim (results[i] for claimed entry i), in one
- * transaction: delivered, to be retried, or failed for good; keeps each
- * webhook's consecutive failure count and disables it at the limit or on
- * 410 Gone. */
+/* Records the attempts of the first sent entries of a claim (results[i]
+ * for claimed entry i), in one transaction: delivered, to be retried, or
+ * failed for good; keeps each webhook's consecutive failure count and
+ * disables it at the limit or on 410 Gone. The claim's other entries were
+ * not sent: their leases end now. */
 apr_status_t mi_delivery_finish(mi_db_t *db, apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
-                                const apr_array_header_t *claimed,
+                                const apr_array_header_t *claimed, int sent,
                                 const mi_send_result_t *results);
 
 #endif

@@ -63,7 +63,7 @@ static apr_status_t claim(server_rec *s, apr_pool_t *pool,
 /* One write transaction for the whole claim: on SQLite each commit is a
  * sync to disk and holds the write lock that requests need. */
 static void finish(server_rec *s, apr_pool_t *pool,
-                   const apr_array_header_t *claimed,
+                   const apr_array_header_t *claimed, int sent,
                    const mi_send_result_t *results)
 {
     const char *why = "no connection";
@@ -73,7 +73,7 @@ static void finish(server_rec *s, apr_pool_t *pool,
     /* Not recorded: the leases run out and the attempts are made again;
      * delivery is at least once. */
     if (!db || mi_delivery_finish(db, pool, &conf_of(s)->delivery, claimed,
-                                  results) != APR_SUCCESS) {
+                                  sent, results) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
                      "recording %d webhook deliveries failed: %s",
                      claimed->nelts, db && db->error ? db->error : why);
@@ -101,11 +101,7 @@ static void tick(server_rec *s, apr_pool_t *ptemp)
                      d->event, d->attempts + 1,
                      results[i].success ? "delivered" : results[i].error);
     }
-    /* Those not sent keep their lease and are taken up when it ends. */
-    claimed->nelts = i;
-    if (i > 0) {
-        finish(s, ptemp, claimed, results);
-    }
+    finish(s, ptemp, claimed, i, results);
 }
 
 static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
