@@ -79,10 +79,11 @@ void mi_conn_child_init(server_rec *s, apr_pool_t *pchild)
 
 /* A connection of s's pool within IntegrationDbTimeout, or NULL and
  * *why. */
-static ap_dbd_t *take(server_rec *s, apr_pool_t *pool, const char **why)
+static ap_dbd_t *take(server_rec *s, apr_pool_t *pool, apr_time_t started,
+                      const char **why)
 {
     struct mi_gate_t *g = conf_of(s)->gate;
-    apr_time_t until = apr_time_now() + conf_of(s)->db_timeout;
+    apr_time_t until = started + conf_of(s)->db_timeout;
     ap_dbd_t *dbd;
 
     if (!g || !dbd_open) {
@@ -157,7 +158,8 @@ static int schema_ok(server_rec *s, mi_db_t *db, apr_pool_t *pool)
 mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
                       const char **why)
 {
-    ap_dbd_t *dbd = take(s, pool, why);
+    apr_time_t started = apr_time_now();
+    ap_dbd_t *dbd = take(s, pool, started, why);
     mi_db_t *db;
 
     *handle = NULL;
@@ -166,7 +168,8 @@ mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
     }
     db = mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool,
                     dbd->prepared);
-    if (mi_db_bound(db, conf_of(s)->db_timeout) != APR_SUCCESS
+    if (mi_db_bound(db, conf_of(s)->db_timeout, started)
+            != APR_SUCCESS
         || !schema_ok(s, db, pool)) {
         *why = db->error ? db->error : "cannot set the connection up";
         give_back(s, dbd);

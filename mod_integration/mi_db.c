@@ -112,19 +112,17 @@ static int sqlite_busy_wait(void *data, int attempt)
 }
 
 static apr_status_t sqlite_bound(mi_db_t *db, conn_state_t *st,
-                                 apr_interval_time_t timeout)
+                                 apr_time_t until)
 {
     typedef int (*busy_handler_fn)(void *, int (*)(void *, int), void *);
     static busy_handler_fn busy_handler;
-    apr_interval_time_t wait = timeout > SQLITE_DRIVER_RETRIES
-                                   ? timeout - SQLITE_DRIVER_RETRIES : 0;
 
     if (!busy_handler) {
         /* The module does not link SQLite; the driver has loaded it. */
         busy_handler = (busy_handler_fn)(apr_uintptr_t)dlsym(
             RTLD_DEFAULT, "sqlite3_busy_handler");
     }
-    st->deadline = apr_time_now() + wait;
+    st->deadline = until - SQLITE_DRIVER_RETRIES;
     if (st->session == 0) {
         if (!busy_handler
             || busy_handler(apr_dbd_native_handle(db->driver, db->handle),
@@ -156,7 +154,8 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
     return APR_SUCCESS;
 }
 
-apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout)
+apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
+                         apr_time_t started)
 {
     conn_state_t *st = apr_hash_get(db->cache, STATE_KEY,
                                     APR_HASH_KEY_STRING);
@@ -172,8 +171,9 @@ apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout)
     if (timeout <= 0) {
         return APR_SUCCESS;
     }
-    return db->dialect == MI_DIALECT_PGSQL ? pgsql_bound(db, st, timeout)
-                                           : sqlite_bound(db, st, timeout);
+    return db->dialect == MI_DIALECT_PGSQL
+               ? pgsql_bound(db, st, timeout)
+               : sqlite_bound(db, st, started + timeout);
 }
 
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,

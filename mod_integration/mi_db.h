@@ -72,12 +72,14 @@ mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *conn_pool,
                     apr_hash_t *cache);
 
-/* Bounds every wait of the unit of work that starts now on db to about
- * timeout (0: no bound): PostgreSQL's lock_timeout and statement_timeout
- * (set again whenever the driver has reconnected), and on SQLite a busy
- * handler that gives up at the deadline. The first time on a connection it
- * also runs mi_db_configure. */
-apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout);
+/* Bounds the waits of the unit of work that began at started (when it
+ * began waiting for db) to timeout (0: no bound): PostgreSQL's lock_timeout
+ * and statement_timeout for each statement (set again whenever the driver
+ * has reconnected); on SQLite a busy handler that gives up at started +
+ * timeout for the whole unit. The first time on a connection it also runs
+ * mi_db_configure. */
+apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
+                         apr_time_t started);
 
 /* Connection set-up that mod_dbd's post_connect hook and mi_db_open share:
  * SQLite's busy timeout and foreign keys; PostgreSQL's errors with their

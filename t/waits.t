@@ -1,0 +1,95 @@
+# Bounded waits (API.md sections 11 and 12): while another process holds a
+# lock the API needs (a SQLite write lock, a PostgreSQL table lock), no
+# request waits longer than IntegrationDbTimeout (2s in the test
+# configuration); each gets 503 with Retry-After, /health answers within
+# the bound while every connection is busy, and all is well once the lock
+# goes.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(plan ok have_lwp);
+use Apache::TestUtil qw(t_cmp);
+use IO::Handle;
+use Time::HiRes qw(time sleep);
+use MI::Test;
+
+plan tests => 10, have_lwp;
+
+use constant BOUND => 2.0;      # IntegrationDbTimeout in t/conf
+use constant SLACK => 1.0;      # the machine is shared and slow at times
+# A request that waited for a connection first may then find the lock
+# taken: on SQLite the driver's own retries (1.6 s) then come on top.
+use constant DRIVER => db_driver() eq 'sqlite3' ? 1.6 : 0;
+
+my $t = tenant();
+my $tok = $t->{token};
+sub post {
+    my ($id) = @_;
+    api(POST => '/suppliers', token => $tok,
+        body => { suppliers => [ { externalId => $id, name => 'w' } ] });
+}
+ok t_cmp(post('W-0')->code, 200, 'a write before the lock');
+
+my $holder = hold_lock();
+
+my $t0 = time;
+my $r = post('W-1');
+my $took = time - $t0;
+ok t_cmp($r->code, 503, 'a write that needs the lock gets 503');
+ok t_cmp(json_of($r)->{error}, 'SERVICE_UNAVAILABLE', 'SERVICE_UNAVAILABLE');
+ok t_cmp(($r->header('Retry-After') // 0) > 0, 1, 'with Retry-After');
+ok t_cmp($took < BOUND + SLACK, 1,
+         sprintf('within the bound (%.2f s)', $took));
+ok t_cmp($took > BOUND / 4, 1, 'after having waited for the lock');
+
+# Many writers at once take every connection; /health still answers in
+# time, and so does every writer.
+my @lines = in_parallel(12, sub {
+    my ($k) = @_;
+    my $s = time;
+    my $code = $k == 12 ? do { sleep 0.3; api(GET => '/health')->code }
+                        : post("W-P$k")->code;
+    return sprintf '%d %d %.3f', $k, $code, time - $s;
+});
+my @late = grep { (split ' ')[2] > BOUND + DRIVER + SLACK } @lines;
+ok t_cmp(join('; ', @late), '', 'every request answered within the bound');
+my ($health) = grep { /^12 / } @lines;
+ok t_cmp((split ' ', $health)[1] =~ /^(200|503)$/ ? 1 : 0, 1,
+         "health answered ($health)");
+
+release_lock($holder);
+$r = post('W-2');
+ok t_cmp($r->code, 200, 'writes succeed once the lock is gone');
+ok t_cmp(json_of(api(GET => '/suppliers/W-1', token => $tok))->{error},
+         'NOT_FOUND', 'the refused write left nothing behind');
+
+# A session of another process that holds the write lock: the sqlite3
+# shell in an open transaction, or psql holding an exclusive table lock.
+sub hold_lock {
+    my $params = $ENV{MI_DB_PARAMS};
+    my $cmd = db_driver() eq 'sqlite3' ? "sqlite3 '$params'"
+                                       : "psql -q '$params'";
+    open(my $session, '|-', "$cmd >/dev/null") or die "$cmd: $!";
+    $session->autoflush(1);
+    if (db_driver() eq 'sqlite3') {
+        print $session "BEGIN IMMEDIATE;\n";
+        sleep 0.5;
+    }
+    else {
+        print $session "BEGIN;\nLOCK TABLE suppliers IN ACCESS EXCLUSIVE "
+                     . "MODE;\n";
+        my $sql = 'SELECT count(*) FROM pg_locks l JOIN pg_class c '
+                . "ON c.oid = l.relation WHERE c.relname = 'suppliers' "
+                . "AND l.mode = 'AccessExclusiveLock' AND l.granted";
+        for (1 .. 100) {
+            last if `psql -At '$params' -c "$sql"` > 0;
+            sleep 0.1;
+        }
+    }
+    return $session;
+}
+
+sub release_lock {
+    my ($session) = @_;
+    print $session "COMMIT;\n";
+    close $session;
+}
