@@ -58,30 +58,26 @@ int mi_http_invalid(request_rec *r, const char *message)
     return mi_http_error(r, HTTP_BAD_REQUEST, "VALIDATION_ERROR", message);
 }
 
-/* An outage fails every request the same way: the same error is logged
- * once per MI_QUIET_INTERVAL per process, with the count of those that
- * were not. */
+/* An outage fails every request alike: one line per MI_QUIET_INTERVAL per
+ * process, with the count of those that were not logged. */
 #define MI_QUIET_INTERVAL apr_time_from_sec(5)
 
 static struct {
     pthread_mutex_t lock;
-    char last[256];
     apr_time_t until;
     unsigned int suppressed;
-} quiet = { PTHREAD_MUTEX_INITIALIZER, "", 0, 0 };
+} quiet = { PTHREAD_MUTEX_INITIALIZER, 0, 0 };
 
-/* 1 when msg is to be logged now; *skipped: how many were not since. */
-static int loud(const char *msg, unsigned int *skipped)
+/* 1 when a 503 is to be logged now; *skipped: how many were not since. */
+static int loud(unsigned int *skipped)
 {
     apr_time_t now = apr_time_now();
     int log;
 
     pthread_mutex_lock(&quiet.lock);
-    log = now >= quiet.until || strncmp(msg, quiet.last, sizeof(quiet.last)
-                                                         - 1);
+    log = now >= quiet.until;
     if (log) {
         *skipped = quiet.suppressed;
-        apr_cpystrn(quiet.last, msg, sizeof(quiet.last));
         quiet.until = now + MI_QUIET_INTERVAL;
         quiet.suppressed = 0;
     }
@@ -98,11 +94,11 @@ int mi_http_unavailable(mi_req_t *req)
                       : req->db_error ? req->db_error : "no connection";
     unsigned int skipped = 0;
 
-    if (loud(why, &skipped)) {
+    if (loud(&skipped)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)
                       "database unavailable: %s%s", why,
-                      skipped ? apr_psprintf(req->r->pool, " (and %u more "
-                                             "like it not logged)", skipped)
+                      skipped ? apr_psprintf(req->r->pool, " (%u more 503s "
+                                             "not logged)", skipped)
                               : "");
     }
     apr_table_setn(req->r->err_headers_out, "Retry-After", MI_RETRY_AFTER_DB);

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use Time::HiRes qw(time sleep);
 use MI::Test;
 
-plan tests => 14, have_lwp;
+plan tests => 16, have_lwp;
 
 die "this suite runs against PostgreSQL only" unless db_driver() eq 'pgsql';
 my $pg_ctl = $ENV{MI_PG_CTL} or die "MI_PG_CTL is not set";
@@ -24,6 +24,8 @@ for (1 .. 40) {
 my $r = api(GET => '/health');
 ok t_cmp($r->code, 200, 'health up');
 
+my $log = Apache::Test::vars('t_logs') . '/error_log';
+my $log_start = -s $log;
 system($pg_ctl, 'stop') == 0 or die "pg_ctl stop failed";
 $r = api(GET => '/health');
 ok t_cmp($r->code, 503, 'health down while the database is stopped');
@@ -39,6 +41,20 @@ ok t_cmp($r->header('Content-Type'), qr{^application/json}, 'as JSON');
 $r = api(POST => '/suppliers', token => $tok,
          body => { suppliers => [ { externalId => 'OUTAGE', name => 'x' } ] });
 ok t_cmp($r->code, 503, 'writes get 503');
+
+# A quiet outage: 60 failing requests within a second or two are not 60
+# error-log lines (one per 5 s per child process, of at most 4).
+my %outage;
+$outage{ api(GET => '/suppliers', token => $tok)->code }++ for 1 .. 60;
+my @lines = do {
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $log_start, 0;
+    <$fh>;
+};
+ok t_cmp($outage{503} // 0, 60, 'every request of the outage got 503');
+my $ours = grep { /MI00101/ } @lines;
+ok t_cmp($ours <= 2 * 4, 1,
+         "the module logged the outage $ours times (at most 2 per child)");
 
 system($pg_ctl, 'start') == 0 or die "pg_ctl start failed";
 my $start = time;

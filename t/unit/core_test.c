@@ -62,6 +62,56 @@ static void test_text(apr_pool_t *p)
     ok(mi_utf8_length("\xc3\xa9t\xc3\xa9", 5) == 3, "UTF-8 length");
 }
 
+/* Every text that reaches a JSON body is UTF-8 (API.md section 1). */
+static void test_utf8(apr_pool_t *p)
+{
+    static const struct {
+        const char *bytes;
+        int valid;
+        const char *what;
+    } cases[] = {
+        { "plain", 1, "ASCII" },
+        { "Ma\xc3\xafs \xe2\x82\xac \xf0\x9f\x8c\xb3", 1,
+          "2, 3 and 4 byte sequences" },
+        { "\xff", 0, "0xFF" },
+        { "x\xc3", 0, "a sequence cut short" },
+        { "\xc0\xaf", 0, "an overlong \"/\"" },
+        { "\xe0\x80\xaf", 0, "an overlong 3-byte form" },
+        { "\xed\xa0\x80", 0, "a surrogate" },
+        { "\xf4\x90\x80\x80", 0, "above U+10FFFF" },
+        { "\x80", 0, "a stray continuation byte" },
+        { "\xe9", 0, "Latin-1 e-acute" },
+    };
+    apr_size_t i;
+    apr_table_t *q;
+    mi_jsonw_t w;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ok(mi_utf8_valid(cases[i].bytes, strlen(cases[i].bytes))
+           == cases[i].valid, cases[i].what);
+    }
+    is_str(mi_utf8_clean(p, "a\xff" "b\xc3"), "a\xef\xbf\xbd" "b\xef\xbf\xbd",
+           "clean: each bad byte becomes U+FFFD");
+    is_str(mi_utf8_clean(p, "caf\xc3\xa9"), "caf\xc3\xa9",
+           "clean: valid text unchanged");
+    mi_jsonw_init(&w, p, 4);
+    mi_jsonw_str(&w, "\"\xed\xa0\x80\xc3\xa9\n");
+    mi_jsonw_lit(&w, "\0");
+    is_str(w.buf, "\"\\\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9\\n\"",
+           "the JSON writer replaces what is not UTF-8");
+    ok(mi_query_parse(p, "limit=10&externalIds=A%2CB+C&flag", &q) == NULL
+       && !strcmp(apr_table_get(q, "externalIds"), "A,B+C")
+       && !strcmp(apr_table_get(q, "flag"), ""), "query: decoded once");
+    ok(mi_query_parse(p, NULL, &q) == NULL && apr_is_empty_table(q),
+       "query: none");
+    ok(mi_query_parse(p, "since=%FF", &q) != NULL, "query: not UTF-8");
+    ok(mi_query_parse(p, "since=\xc3", &q) != NULL, "query: raw bad byte");
+    ok(mi_query_parse(p, "a%ff=1", &q) != NULL, "query: name not UTF-8");
+    ok(mi_query_parse(p, "page=%00", &q) != NULL, "query: NUL");
+    ok(mi_query_parse(p, "page=%zz", &q) != NULL, "query: bad escape");
+    ok(mi_query_parse(p, "page=1%", &q) != NULL, "query: lone %");
+}
+
 static void test_tokens(apr_pool_t *p)
 {
     const char *bad = NULL;
@@ -404,6 +454,7 @@ int main(int argc, const char *const *argv)
     mi_resources_init(p);
     test_time(p);
     test_text(p);
+    test_utf8(p);
     test_tokens(p);
     test_json(p);
     test_validation(p);
