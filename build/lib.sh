@@ -27,18 +27,28 @@ ensure_packages() {
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# The in-tree build; leaves the shell in $top.
 build() {
     cd "$top"
+    build_tree .
+}
+
+# build_tree DIR [CONFIGURE_ARGS...]: bootstraps, configures (with the
+# arguments, the first time) and builds the tree in DIR.
+build_tree() {
+    local dir=$1 where=""; shift
+    [ "$dir" = . ] || where=" in $dir"
+    cd "$dir" || return
     if [ ! -x configure ] || [ configure.ac -nt configure ] \
        || [ Makefile.am -nt configure ]; then
-        say "bootstrapping autotools"
+        say "bootstrapping autotools$where"
         autoreconf -fi >/dev/null 2>&1 || autoreconf -fi
     fi
     if [ ! -f Makefile ] || [ configure -nt Makefile ]; then
-        say "configuring"
-        ./configure -q
+        say "configuring$where${1:+ ($*)}"
+        ./configure -q "$@"
     fi
-    say "building"
+    say "building$where"
     make -s -j"$(nproc)" >/dev/null
 }
 
@@ -56,7 +66,8 @@ httpd_user() {
 }
 
 # ---- a throwaway PostgreSQL, as the postgres user, on loopback ----------
-# pg_start DIR PORT: initdb in DIR/data and start; pg_stop stops it.
+# pg_start DIR PORT [DB]: initdb in DIR/data, start, and create DB;
+# pg_createdb DB creates another; pg_stop stops the server.
 pg_bin=""
 pg_dir=""
 pg_port=""
@@ -82,8 +93,12 @@ pg_start() {
     runuser -u postgres -- "$pg_bin/initdb" -D "$pg_dir/data" -A trust \
         -U postgres >/dev/null
     pg_ctl start -w -l "$pg_dir/log"
+    [ -z "${3:-}" ] || pg_createdb "$3"
+}
+
+pg_createdb() {
     runuser -u postgres -- "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" \
-        -U postgres "${3:-mi_test}"
+        -U postgres "$1"
 }
 
 pg_ctl() {
