@@ -1,5 +1,6 @@
 /* mi_records.c: one listing, reading and deleting engine for every
  * resource. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include "mi_records.h"
@@ -14,7 +15,8 @@ static int parse_positive(const char *s, int max, int *out)
     char *end;
     long v;
 
-    if (!s || !*s || *s == '+' || *s == '-' || *s == ' ') {
+    /* A digit first: strtol would skip any leading white space. */
+    if (!s || !isdigit((unsigned char)*s)) {
         return 0;
     }
     v = strtol(s, &end, 10);

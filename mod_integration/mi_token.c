@@ -106,6 +106,10 @@ int mi_scopes_contain(const char *scopes, const char *scope)
     apr_size_t len = strlen(scope);
     const char *p = scopes;
 
+    /* strstr finds "" everywhere without moving on: never contained. */
+    if (len == 0) {
+        return 0;
+    }
     while ((p = strstr(p, scope)) != NULL) {
         if ((p == scopes || p[-1] == ',') && (p[len] == ',' || !p[len])) {
             return 1;

@@ -19,7 +19,7 @@ int mi_token_well_formed(const char *s);
 const char *mi_scopes_parse(apr_pool_t *pool, const char *list,
                             const char **bad);
 
-/* 1 when the comma-separated scopes contain scope. */
+/* 1 when the comma-separated scopes contain scope; never for "". */
 int mi_scopes_contain(const char *scopes, const char *scope);
 
 /* What the auth gate needs to know of a presented token. */

@@ -105,7 +105,9 @@ const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
         if (!json_is_string(e)) {
             return "events must be a non-empty array of event names";
         }
-        if (!event_known(json_string_value(e))) {
+        /* The whole string: "sync.completed\u0000x" is no event. */
+        if (strlen(json_string_value(e)) != json_string_length(e)
+            || !event_known(json_string_value(e))) {
             return apr_psprintf(pool, "Unknown event \"%s\"",
                                 json_string_value(e));
         }

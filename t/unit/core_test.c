@@ -130,6 +130,11 @@ static void test_tokens(apr_pool_t *p)
        && !mi_scopes_contain("integration:suppliers:read",
                              "integration:suppliers:write"),
        "scope membership is exact");
+    /* ("", "") first: before the fix it said yes, where the second hung. */
+    ok(!mi_scopes_contain("", "")
+       && !mi_scopes_contain("integration:sync:read", "")
+       && !mi_scopes_contain("integration:sync:read,", ""),
+       "an empty scope is never contained (and does not loop)");
     is_str(mi_sha256_hex(p, "abc", 3),
            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
            "SHA-256");

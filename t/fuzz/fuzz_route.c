@@ -1,0 +1,63 @@
+/* fuzz_route.c: mi_route_match, the route table of the glue. Built with
+ * httpd's headers (mi_route.c includes mi_httpd.h) and linked with the
+ * stubs below in place of the module record and the handlers, which
+ * mi_route.c only takes the addresses of.
+ *
+ * The input's first byte picks the method (modulo 6: '0' GET, '1' POST,
+ * '2' PUT, '3' DELETE, '4' PATCH, '5' OPTIONS), the rest is the path below
+ * the API base, as the handler passes it. */
+#include "fuzz.h"
+#include "mi_api.h"
+#include "mi_route.h"
+
+module AP_MODULE_DECLARE_DATA integration_module;
+
+#define STUB(name)                                                         \
+    int name(mi_req_t *req)                                                \
+    {                                                                      \
+        (void)req;                                                         \
+        return OK;                                                         \
+    }
+STUB(mi_api_health) STUB(mi_api_openapi) STUB(mi_api_list)
+STUB(mi_api_upsert) STUB(mi_api_get) STUB(mi_api_delete) STUB(mi_api_dds)
+STUB(mi_api_sync_status) STUB(mi_api_sync_logs)
+STUB(mi_api_webhook_create) STUB(mi_api_webhook_list)
+STUB(mi_api_webhook_get) STUB(mi_api_webhook_update)
+STUB(mi_api_webhook_delete) STUB(mi_api_webhook_rotate)
+STUB(mi_api_webhook_test) STUB(mi_api_webhook_deliveries)
+
+static const int methods[] = { M_GET, M_POST, M_PUT, M_DELETE, M_PATCH,
+                               M_OPTIONS };
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *pool;
+    const mi_route_t *route = NULL;
+    const char *path, *param = NULL, *allow = NULL;
+    int method;
+    mi_route_match_e rc;
+
+    if (size < 1) {
+        return 0;
+    }
+    pool = fuzz_pool();
+    method = methods[data[0] % MI_ARRAY_SIZE(methods)];
+    path = fuzz_cstring(pool, data + 1, size - 1);
+    rc = mi_route_match(pool, path, method, &route, &param, &allow);
+    switch (rc) {
+    case MI_ROUTE_FOUND:
+        /* The route's method; "*" took one whole, non-empty segment. */
+        FUZZ_ASSERT(route && route->method == method && route->handler);
+        FUZZ_ASSERT(!strchr(route->path, '*') == !param);
+        FUZZ_ASSERT(!param || (*param && !strchr(param, '/')));
+        FUZZ_ASSERT(*path == '/');
+        break;
+    case MI_ROUTE_NO_METHOD:
+        FUZZ_ASSERT(allow && *allow && *path == '/');
+        break;
+    default:
+        FUZZ_ASSERT(rc == MI_ROUTE_NO_PATH);
+    }
+    fuzz_pool_done(pool);
+    return 0;
+}
