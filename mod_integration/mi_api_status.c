@@ -41,7 +41,7 @@ static const char *ids_filter(apr_pool_t *pool, const char *list,
 
     for (tok = apr_strtok(copy, ",", &state); tok;
          tok = apr_strtok(NULL, ",", &state)) {
-        if (strlen(tok) > MI_STRING_MAX) {
+        if (mi_utf8_length(tok, strlen(tok)) > MI_STRING_MAX) {
             *err = "externalIds: each externalId must be at most 255 "
                    "characters";
             return NULL;

@@ -5,7 +5,7 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 
-plan tests => 42, have_lwp;
+plan tests => 43, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -60,6 +60,9 @@ for my $q ('entityType=WIDGET', 'externalIds=S-1', 'entityType=supplier',
     ok t_cmp(json_of(api(GET => $q . ('x' x 256), token => $tok))->{message},
              'externalIds: each externalId must be at most 255 characters',
              'an externalId of 256 refused');
+    # Characters, not bytes: 255 of "e-acute" are 510 bytes.
+    ok t_cmp(api(GET => $q . ('%C3%A9' x 255), token => $tok)->code, 200,
+             'an externalId of 255 two-byte characters');
 }
 
 # Logs: one per write request, newest first.
