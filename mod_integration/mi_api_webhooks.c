@@ -50,6 +50,11 @@ static int read_webhook(mi_req_t *req, int creating, const char **url,
             mi_http_invalid(r, "url is required and must be a string");
             return 0;
         }
+        /* JSON allows \u0000; C would cut the URL there. */
+        if (strlen(json_string_value(u)) != json_string_length(u)) {
+            mi_http_invalid(r, "url must not contain NUL characters");
+            return 0;
+        }
         if ((err = mi_webhook_url_check(r->pool, json_string_value(u),
                                         req->conf->webhook_allow_http))) {
             mi_http_invalid(r, err);
