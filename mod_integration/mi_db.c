@@ -134,10 +134,12 @@ static apr_status_t sqlite_bound(mi_db_t *db, conn_state_t *st,
     return APR_SUCCESS;
 }
 
+static void note_error(mi_db_t *db, apr_pool_t *pool, int rc);
+
 static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
                                 apr_interval_time_t timeout)
 {
-    int session = session_of(db), n;
+    int session = session_of(db), n, rc;
     const char *sql;
 
     if (session == st->session) {
@@ -147,7 +149,16 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
                        "; SET statement_timeout = %" APR_INT64_T_FMT,
                        (apr_int64_t)apr_time_as_msec(timeout),
                        (apr_int64_t)apr_time_as_msec(timeout));
-    if (apr_dbd_query(db->driver, db->handle, &n, sql) != 0) {
+    rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+    /* A pooled connection that died with its server (a restart) fails
+     * its first command: reconnect once, as run_or_retry does. */
+    if (rc != 0 && apr_dbd_check_conn(db->driver, db->conn_pool, db->handle)
+                       == APR_SUCCESS) {
+        session = session_of(db);
+        rc = apr_dbd_query(db->driver, db->handle, &n, sql);
+    }
+    if (rc != 0) {
+        note_error(db, db->conn_pool, rc);
         return APR_EGENERAL;
     }
     st->session = session;
