@@ -50,6 +50,9 @@ my @lines = in_parallel(12, sub {
                         : post("W-P$k")->code;
     return sprintf '%d %d %.3f', $k, $code, time - $s;
 });
+my @took = sort { $a <=> $b } map { (split ' ')[2] } @lines;
+printf STDERR "# %s: lone write %.2f s; 12 at once: median %.2f s, "
+    . "max %.2f s\n", db_driver(), $took, $took[$#took / 2], $took[-1];
 my @late = grep { (split ' ')[2] > BOUND + DRIVER + SLACK } @lines;
 ok t_cmp(join('; ', @late), '', 'every request answered within the bound');
 my ($health) = grep { /^12 / } @lines;
