@@ -68,7 +68,7 @@ ok t_cmp(json_of($r)->{error}, 'PAYLOAD_TOO_LARGE', '413 code');
     require LWP::UserAgent;
     require HTTP::Request;
     my $ua = LWP::UserAgent->new;
-    my $url = Apache::TestRequest::resolve_url(BASE . '/suppliers');
+    my $url = url_of('/suppliers');
     my @chunks = map { 'a' x 65536 } 1 .. 20;
     my $body = '{"suppliers":[],"pad":"';
     my $req = HTTP::Request->new(POST => $url, [

@@ -13,7 +13,7 @@ use HTTP::Request ();
 use POSIX ();
 
 our @EXPORT = qw(api json_of admin tenant db_driver encode_json decode_json
-                 path_of in_parallel BASE);
+                 path_of in_parallel url_of BASE);
 
 use constant BASE => '/api/v1/integration';
 
@@ -22,6 +22,20 @@ my $json = JSON::PP->new->utf8->canonical;
 sub encode_json { $json->encode($_[0]) }
 sub decode_json { $json->decode($_[0]) }
 sub db_driver   { $ENV{MI_DB_DRIVER} or die "MI_DB_DRIVER is not set" }
+
+# The absolute URL of a path below BASE (or of one under /api/ or
+# /elsewhere/). With MI_VIA=h2c it is on the mi_h2c virtual host, which
+# proxies every request to the default server over h2c (t/conf/extra.conf.in),
+# so that the suites' requests reach the module as HTTP/2 streams.
+sub url_of {
+    my ($path) = @_;
+    my $url = $path =~ m{^/(api|elsewhere)/} ? $path : BASE . $path;
+    my $via = $ENV{MI_VIA} // '';
+    return Apache::TestRequest::resolve_url($url) if $via eq '';
+    die "MI_VIA must be h2c or empty, not '$via'" unless $via eq 'h2c';
+    local $Apache::TestRequest::Module = 'mi_h2c';
+    return Apache::TestRequest::resolve_url($url);
+}
 
 # api(METHOD, PATH, token => T, body => REF_OR_STRING, headers => {...})
 sub api {
@@ -35,9 +49,7 @@ sub api {
             unless exists $h{'Content-Type'};
         delete $h{'Content-Type'} unless defined $h{'Content-Type'};
     }
-    my $url = $path =~ m{^/(api|elsewhere)/} ? $path : BASE . $path;
-    my $req = HTTP::Request->new($method,
-        Apache::TestRequest::resolve_url($url), [ %h ]);
+    my $req = HTTP::Request->new($method, url_of($path), [ %h ]);
     $req->content($content) if defined $content;
     return Apache::TestRequest::user_agent(keep_alive => 1)->request($req);
 }
