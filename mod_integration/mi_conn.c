@@ -1,5 +1,6 @@
 /* mi_conn.c: database connections from mod_dbd's pool, with every wait
  * bounded (see mi_conn.h). */
+#include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
@@ -18,7 +19,8 @@ struct mi_gate_t {
     apr_thread_cond_t *freed;
     int available;              /* DBDMax less what is out */
     apr_time_t retry_at;        /* after a failed connect */
-    int schema_ok;              /* the schema was found new enough */
+    volatile apr_uint32_t schema_ok;    /* the schema was found new enough;
+                                         * read and set by any thread */
 };
 
 int mi_conn_setup(void)
@@ -138,7 +140,7 @@ static int schema_ok(server_rec *s, mi_db_t *db, apr_pool_t *pool)
     struct mi_gate_t *g = conf_of(s)->gate;
     int have = 0;
 
-    if (g->schema_ok) {
+    if (apr_atomic_read32(&g->schema_ok)) {
         return 1;
     }
     if (mi_migrate_current(db, pool, &have) != APR_SUCCESS) {
@@ -151,7 +153,7 @@ static int schema_ok(server_rec *s, mi_db_t *db, apr_pool_t *pool)
                                  mi_migrate_latest(db->dialect));
         return 0;
     }
-    g->schema_ok = 1;
+    apr_atomic_set32(&g->schema_ok, 1);
     return 1;
 }
 

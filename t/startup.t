@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use File::Temp qw(tempdir);
 use MI::Test;
 
-plan tests => 20;
+plan tests => 26;
 
 my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
 my $mods = $ENV{MI_HTTPD_MODULES};
@@ -47,7 +47,7 @@ my $db = qq(DBDriver $ENV{MI_DB_DRIVER}\nDBDParams "$ENV{MI_DB_PARAMS}");
 # Directive values, checked by httpd -t.
 my ($rc, $out) = httpd_with("$dbd\n$module\n$db\nIntegrationMaxRecords 500\n"
     . "IntegrationRateLimit 100 60\nIntegrationMaxBodySize 8M\n"
-    . "IntegrationListCache 0", '-t');
+    . "IntegrationListCache 0\nIntegrationDbTimeout 100ms", '-t');
 ok t_cmp($rc, 0, 'a good configuration passes httpd -t');
 for my $bad (['IntegrationMaxRecords 0', qr/IntegrationMaxRecords must be/],
              ['IntegrationMaxRecords lots', qr/IntegrationMaxRecords must be/],
@@ -56,7 +56,10 @@ for my $bad (['IntegrationMaxRecords 0', qr/IntegrationMaxRecords must be/],
              ['IntegrationMaxBodySize 10X', qr/IntegrationMaxBodySize must be/],
              ['IntegrationMaxBodySize 0', qr/IntegrationMaxBodySize must be/],
              ['IntegrationListCache -1', qr/IntegrationListCache must be/],
-             ['IntegrationListCache 5G', qr/IntegrationListCache must be/]) {
+             ['IntegrationListCache 5G', qr/IntegrationListCache must be/],
+             ['IntegrationDbTimeout 99ms', qr/IntegrationDbTimeout must be/],
+             ['IntegrationDbTimeout 11m', qr/IntegrationDbTimeout must be/],
+             ['IntegrationDbTimeout soon', qr/IntegrationDbTimeout must be/]) {
     ($rc, $out) = httpd_with("$dbd\n$module\n$db\n$bad->[0]", '-t');
     ok $rc != 0;    # refused
     ok t_cmp($out, $bad->[1], "message for $bad->[0]");
