@@ -1,14 +1,14 @@
 /* fuzz_route.c: mi_route_match, the route table of the glue. Built with
- * httpd's headers (mi_route.c includes mi_httpd.h) and linked with the
- * stubs below in place of the module record and the handlers, which
- * mi_route.c only takes the addresses of.
+ * httpd's headers (mod_integration_route.c includes mod_integration.h) and
+ * linked with the stubs below in place of the module record and the handlers, which
+ * mod_integration_route.c only takes the addresses of.
  *
  * The input's first byte picks the method (modulo 6: '0' GET, '1' POST,
  * '2' PUT, '3' DELETE, '4' PATCH, '5' OPTIONS), the rest is the path below
  * the API base, as the handler passes it. */
 #include "fuzz.h"
-#include "mi_api.h"
-#include "mi_route.h"
+#include "mod_integration_api.h"
+#include "mod_integration_route.h"
 
 module AP_MODULE_DECLARE_DATA integration_module;
 

@@ -1,10 +1,10 @@
-/* mi_conn.c: database connections from mod_dbd's pool, with every wait
- * bounded (see mi_conn.h). */
+/* mod_integration_dbd.c: database connections from mod_dbd's pool, with every wait
+ * bounded (see mod_integration_dbd.h). */
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
-#include "mi_conn.h"
+#include "mod_integration_dbd.h"
 #include "mi_migrate.h"
 
 /* How long a process answers 503 at once after a failed connect. */
@@ -23,22 +23,17 @@ struct mi_gate_t {
                                          * read and set by any thread */
 };
 
-int mi_conn_setup(void)
+int mi_dbd_setup(void)
 {
     dbd_open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     dbd_close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
     return dbd_open && dbd_close;
 }
 
-static mi_server_conf_t *conf_of(server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &integration_module);
-}
-
 /* mod_dbd's configuration of server s: dbd_cfg_t is public (mod_dbd.h);
  * mod_dbd's server config record starts with a pointer to it, as it has
  * throughout httpd 2.4. */
-const dbd_cfg_t *mi_conn_config(server_rec *s)
+const dbd_cfg_t *mi_dbd_config(server_rec *s)
 {
     module *dbd = ap_find_linked_module("mod_dbd.c");
     void *svr = dbd ? ap_get_module_config(s->module_config, dbd) : NULL;
@@ -46,14 +41,14 @@ const dbd_cfg_t *mi_conn_config(server_rec *s)
     return svr ? *(dbd_cfg_t **)svr : NULL;
 }
 
-void mi_conn_child_init(server_rec *s, apr_pool_t *pchild)
+void mi_dbd_child_init(server_rec *s, apr_pool_t *pchild)
 {
     apr_hash_t *gates = apr_hash_make(pchild);
 
     /* Servers with the same database share mod_dbd's pool, and so a
      * count. */
     for (; s; s = s->next) {
-        const dbd_cfg_t *cfg = mi_conn_config(s);
+        const dbd_cfg_t *cfg = mi_dbd_config(s);
         const char *key;
         struct mi_gate_t *g;
 
@@ -75,7 +70,7 @@ void mi_conn_child_init(server_rec *s, apr_pool_t *pchild)
             }
             apr_hash_set(gates, key, APR_HASH_KEY_STRING, g);
         }
-        conf_of(s)->gate = g;
+        mi_conf_of(s)->gate = g;
     }
 }
 
@@ -84,8 +79,8 @@ void mi_conn_child_init(server_rec *s, apr_pool_t *pchild)
 static ap_dbd_t *take(server_rec *s, apr_pool_t *pool, apr_time_t started,
                       const char **why)
 {
-    struct mi_gate_t *g = conf_of(s)->gate;
-    apr_time_t until = started + conf_of(s)->db_timeout;
+    struct mi_gate_t *g = mi_conf_of(s)->gate;
+    apr_time_t until = started + mi_conf_of(s)->db_timeout;
     ap_dbd_t *dbd;
 
     if (!g || !dbd_open) {
@@ -124,7 +119,7 @@ static ap_dbd_t *take(server_rec *s, apr_pool_t *pool, apr_time_t started,
 
 static void give_back(server_rec *s, ap_dbd_t *dbd)
 {
-    struct mi_gate_t *g = conf_of(s)->gate;
+    struct mi_gate_t *g = mi_conf_of(s)->gate;
 
     dbd_close(s, dbd);
     apr_thread_mutex_lock(g->lock);
@@ -137,7 +132,7 @@ static void give_back(server_rec *s, ap_dbd_t *dbd)
  * needs? Until it is, every request is answered 503. */
 static int schema_ok(server_rec *s, mi_db_t *db, apr_pool_t *pool)
 {
-    struct mi_gate_t *g = conf_of(s)->gate;
+    struct mi_gate_t *g = mi_conf_of(s)->gate;
     int have = 0;
 
     if (apr_atomic_read32(&g->schema_ok)) {
@@ -157,7 +152,7 @@ static int schema_ok(server_rec *s, mi_db_t *db, apr_pool_t *pool)
     return 1;
 }
 
-mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
+mi_db_t *mi_dbd_open(server_rec *s, apr_pool_t *pool, void **handle,
                       const char **why)
 {
     apr_time_t started = apr_time_now();
@@ -168,9 +163,8 @@ mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
     if (!dbd) {
         return NULL;
     }
-    db = mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool,
-                    dbd->prepared);
-    if (mi_db_bound(db, conf_of(s)->db_timeout, started)
+    db = mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool);
+    if (mi_db_bound(db, mi_conf_of(s)->db_timeout, started)
             != APR_SUCCESS
         || !schema_ok(s, db, pool)) {
         *why = db->error ? db->error : "cannot set the connection up";
@@ -181,7 +175,7 @@ mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
     return db;
 }
 
-void mi_conn_close(server_rec *s, mi_db_t *db, void *handle)
+void mi_dbd_close(server_rec *s, mi_db_t *db, void *handle)
 {
     if (handle) {
         mi_db_rollback(db);
@@ -199,7 +193,7 @@ mi_db_t *mi_req_db(mi_req_t *req)
 {
     if (!req->db && !req->db_tried) {
         req->db_tried = 1;
-        req->db = mi_conn_open(req->r->server, req->r->pool, &req->dbd,
+        req->db = mi_dbd_open(req->r->server, req->r->pool, &req->dbd,
                                &req->db_error);
         if (req->db) {
             /* A safety net: the handler gives it back sooner. */
@@ -212,7 +206,7 @@ mi_db_t *mi_req_db(mi_req_t *req)
 
 void mi_req_db_done(mi_req_t *req)
 {
-    mi_conn_close(req->r->server, req->db, req->dbd);
+    mi_dbd_close(req->r->server, req->db, req->dbd);
     req->dbd = NULL;
     req->db = NULL;
 }

@@ -1,4 +1,4 @@
-/* mi_ratelimit.c: per-token request counts in shared memory.
+/* mod_integration_ratelimit.c: per-token request counts in shared memory.
  *
  * A fixed table of slots, found by hashing the token id with linear
  * probing; a slot whose window has ended is free for any token. When every
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <http_main.h>
 #include <util_mutex.h>
-#include "mi_ratelimit.h"
+#include "mod_integration_ratelimit.h"
 
 #define MI_RATELIMIT_SLOTS 4096
 #define MI_RATELIMIT_PROBE 16

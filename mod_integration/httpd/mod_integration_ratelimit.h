@@ -1,10 +1,10 @@
-/* mi_ratelimit.h: per-token request counts in shared memory, one fixed
+/* mod_integration_ratelimit.h: per-token request counts in shared memory, one fixed
  * window per token, guarded by a global mutex, so that the limit holds
  * across every child process and thread of one httpd. */
-#ifndef MI_RATELIMIT_H
-#define MI_RATELIMIT_H
+#ifndef MOD_INTEGRATION_RATELIMIT_H
+#define MOD_INTEGRATION_RATELIMIT_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 #define MI_RATELIMIT_MUTEX "integration-ratelimit"
 

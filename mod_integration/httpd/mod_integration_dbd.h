@@ -1,4 +1,4 @@
-/* mi_conn.h: database connections from mod_dbd's pool, with every wait
+/* mod_integration_dbd.h: database connections from mod_dbd's pool, with every wait
  * bounded, given back as soon as their user is done.
  *
  * mod_dbd's ap_dbd_acquire ties a connection to the request pool, which
@@ -9,21 +9,21 @@
  * failed connect the process answers 503 at once for a second, so that an
  * outage neither piles up waiting requests nor floods the error log.
  */
-#ifndef MI_CONN_H
-#define MI_CONN_H
+#ifndef MOD_INTEGRATION_DBD_H
+#define MOD_INTEGRATION_DBD_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 #include <mod_dbd.h>
 
 /* post_config: mod_dbd's functions; 0 when mod_dbd is missing. */
-int mi_conn_setup(void);
+int mi_dbd_setup(void);
 
 /* mod_dbd's configuration of server s (DBDriver, DBDParams, DBDMax), or
  * NULL. */
-const dbd_cfg_t *mi_conn_config(server_rec *s);
+const dbd_cfg_t *mi_dbd_config(server_rec *s);
 
 /* child_init: one count per database configuration of the servers. */
-void mi_conn_child_init(server_rec *s, apr_pool_t *pchild);
+void mi_dbd_child_init(server_rec *s, apr_pool_t *pchild);
 
 /* The request's connection (taken on first use), or NULL: the caller
  * answers 503. A database whose schema is older than this module needs is
@@ -35,9 +35,9 @@ mi_db_t *mi_req_db(mi_req_t *req);
 void mi_req_db_done(mi_req_t *req);
 
 /* A connection for server s as an mi_db_t in pool, or NULL and *why;
- * *handle receives what mi_conn_close needs. */
-mi_db_t *mi_conn_open(server_rec *s, apr_pool_t *pool, void **handle,
+ * *handle receives what mi_dbd_close needs. */
+mi_db_t *mi_dbd_open(server_rec *s, apr_pool_t *pool, void **handle,
                       const char **why);
-void mi_conn_close(server_rec *s, mi_db_t *db, void *handle);
+void mi_dbd_close(server_rec *s, mi_db_t *db, void *handle);
 
 #endif

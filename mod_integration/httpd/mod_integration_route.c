@@ -1,7 +1,7 @@
-/* mi_route.c: the route table: every path, method and scope of the API. */
+/* mod_integration_route.c: the route table: every path, method and scope of the API. */
 #include <string.h>
-#include "mi_route.h"
-#include "mi_api.h"
+#include "mod_integration_route.h"
+#include "mod_integration_api.h"
 
 /* The 404 of a route with an {id}: its one "%s" is the id. */
 #define NO_SUPPLIER "No supplier found with externalId \"%s\""

@@ -1,9 +1,9 @@
-/* mi_watchdog.h: webhook delivery in the background, from a mod_watchdog
+/* mod_integration_watchdog.h: webhook delivery in the background, from a mod_watchdog
  * thread of a child process, never from a request thread. */
-#ifndef MI_WATCHDOG_H
-#define MI_WATCHDOG_H
+#ifndef MOD_INTEGRATION_WATCHDOG_H
+#define MOD_INTEGRATION_WATCHDOG_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 /* post_config: registers the delivery callback (and says why not). */
 apr_status_t mi_watchdog_setup(server_rec *s, apr_pool_t *pconf);

@@ -83,14 +83,15 @@ static int session_of(mi_db_t *db)
                              : -1;
 }
 
-/* What was set up on a connection, kept in its statement cache under
+/* What was set up on a connection, kept in its pool's userdata under
  * STATE_KEY (it lives as long as the connection). */
 typedef struct {
     int session;                /* PostgreSQL backend the SETs ran in */
     apr_time_t deadline;        /* SQLite: the busy handler gives up then */
 } conn_state_t;
 
-#define STATE_KEY "mi:state"
+#define STATE_KEY "mi_db:state"
+#define CACHE_KEY "mi_db:statements"
 
 /* The apr_dbd sqlite3 driver retries a busy statement by itself, 16 times
  * with 100 ms between: the busy handler stops that much before the bound
@@ -145,7 +146,7 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
     if (session == st->session) {
         return APR_SUCCESS;
     }
-    sql = apr_psprintf(db->conn_pool, "SET lock_timeout = %" APR_INT64_T_FMT
+    sql = apr_psprintf(db->pool, "SET lock_timeout = %" APR_INT64_T_FMT
                        "; SET statement_timeout = %" APR_INT64_T_FMT,
                        (apr_int64_t)apr_time_as_msec(timeout),
                        (apr_int64_t)apr_time_as_msec(timeout));
@@ -158,7 +159,7 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
         rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     }
     if (rc != 0) {
-        note_error(db, db->conn_pool, rc);
+        note_error(db, db->pool, rc);
         return APR_EGENERAL;
     }
     st->session = session;
@@ -168,16 +169,17 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
 apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
                          apr_time_t started)
 {
-    conn_state_t *st = apr_hash_get(db->cache, STATE_KEY,
-                                    APR_HASH_KEY_STRING);
+    void *data = NULL;
+    conn_state_t *st;
 
-    if (!st) {
+    apr_pool_userdata_get(&data, STATE_KEY, db->conn_pool);
+    if (!(st = data)) {
         if (mi_db_configure(db->driver, db->handle, db->conn_pool)
                 != APR_SUCCESS) {
             return APR_EGENERAL;
         }
         st = apr_pcalloc(db->conn_pool, sizeof(*st));
-        apr_hash_set(db->cache, STATE_KEY, APR_HASH_KEY_STRING, st);
+        apr_pool_userdata_setn(st, STATE_KEY, NULL, db->conn_pool);
     }
     if (timeout <= 0) {
         return APR_SUCCESS;
@@ -188,13 +190,20 @@ apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
 }
 
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
-                    apr_dbd_t *handle, apr_pool_t *conn_pool,
-                    apr_hash_t *cache)
+                    apr_dbd_t *handle, apr_pool_t *conn_pool)
 {
     mi_db_t *db = apr_pcalloc(pool, sizeof(*db));
+    void *cache = NULL;
 
+    /* The statements live as long as the connection, in its pool. */
+    apr_pool_userdata_get(&cache, CACHE_KEY, conn_pool);
+    if (!cache) {
+        cache = apr_hash_make(conn_pool);
+        apr_pool_userdata_setn(cache, CACHE_KEY, NULL, conn_pool);
+    }
     db->driver = driver;
     db->handle = handle;
+    db->pool = pool;
     db->conn_pool = conn_pool;
     db->cache = cache;
     db->dialect = (mi_dialect_e)mi_db_dialect_of(apr_dbd_name(driver));
@@ -237,7 +246,7 @@ apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
         apr_dbd_close(drv, handle);
         return APR_EGENERAL;
     }
-    *db = mi_db_wrap(pool, drv, handle, pool, apr_hash_make(pool));
+    *db = mi_db_wrap(pool, drv, handle, pool);
     return APR_SUCCESS;
 }
 
@@ -519,7 +528,7 @@ apr_status_t mi_db_run(mi_db_t *db, const char *sql)
     int n, rc = apr_dbd_query(db->driver, db->handle, &n, sql);
 
     if (rc != 0) {
-        note_error(db, db->conn_pool, rc);
+        note_error(db, db->pool, rc);
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
@@ -578,7 +587,7 @@ apr_status_t mi_db_commit(mi_db_t *db)
     }
     rc = apr_dbd_query(db->driver, db->handle, &n, "COMMIT");
     if (rc != 0) {
-        note_error(db, db->conn_pool, rc);
+        note_error(db, db->pool, rc);
         mi_db_rollback(db);
         return APR_EGENERAL;
     }

@@ -1,7 +1,7 @@
-/* mi_http.c: JSON answers, errors, and the bounded request body. */
+/* mod_integration_http.c: JSON answers, errors, and the bounded request body. */
 #include <pthread.h>
 #include <string.h>
-#include "mi_http.h"
+#include "mod_integration_http.h"
 #include "mi_jsonw.h"
 
 #define MI_RETRY_AFTER_DB "2"

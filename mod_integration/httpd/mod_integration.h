@@ -1,8 +1,8 @@
-/* mi_httpd.h: what the httpd glue of mod_integration shares: the module's
+/* mod_integration.h: what the httpd glue of mod_integration shares: the module's
  * configuration and the state of one API request. Every glue file includes
  * it, so that per-module LogLevel works everywhere. */
-#ifndef MI_HTTPD_H
-#define MI_HTTPD_H
+#ifndef MOD_INTEGRATION_H
+#define MOD_INTEGRATION_H
 
 #include <httpd.h>
 #include <http_config.h>
@@ -38,7 +38,7 @@ typedef struct {
     mi_listcache_t *lists;      /* this process's, set in child_init */
     apr_interval_time_t db_timeout;     /* longest wait for the database */
     struct mi_gate_t *gate;     /* this process's connection count, set in
-                                 * child_init (mi_conn.c) */
+                                 * child_init (mod_integration_dbd.c) */
 } mi_server_conf_t;
 
 #define MI_SET_RATE     0x1
@@ -64,14 +64,17 @@ typedef struct {
                                  * NULL */
     apr_table_t *query;         /* decoded query (UTF-8) */
     mi_caller_t caller;         /* set by the auth gate */
-    mi_db_t *db;                /* taken on first use (mi_conn.h) */
+    mi_db_t *db;                /* taken on first use (mod_integration_dbd.h) */
     void *dbd;                  /* ...from mod_dbd: what to give back */
     int db_tried;               /* taken once at most */
     const char *db_error;       /* why none could be had */
 } mi_req_t;
 
+/* The configuration of server s (mod_integration_conf.c). */
+mi_server_conf_t *mi_conf_of(server_rec *s);
+
 /* The request's database connection, or NULL when none can be had; the
- * caller answers 503 (mi_conn.c). */
+ * caller answers 503 (mod_integration_dbd.c). */
 mi_db_t *mi_req_db(mi_req_t *req);
 
 #endif

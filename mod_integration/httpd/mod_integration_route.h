@@ -1,9 +1,9 @@
-/* mi_route.h: the route table: every path, method and scope of the API in
+/* mod_integration_route.h: the route table: every path, method and scope of the API in
  * one place. */
-#ifndef MI_ROUTE_H
-#define MI_ROUTE_H
+#ifndef MOD_INTEGRATION_ROUTE_H
+#define MOD_INTEGRATION_ROUTE_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 typedef int (*mi_handler_fn)(mi_req_t *req);
 

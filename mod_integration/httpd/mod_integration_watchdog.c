@@ -1,4 +1,4 @@
-/* mi_watchdog.c: webhook delivery from a mod_watchdog thread.
+/* mod_integration_watchdog.c: webhook delivery from a mod_watchdog thread.
  *
  * Every MI_WATCHDOG_TICK the thread claims due deliveries (with a lease, so
  * that other processes and nodes leave them alone), gives the database
@@ -7,11 +7,11 @@
  * nodes each run theirs, and the leases keep them apart. A delivery whose
  * worker died is taken up again when its lease ends.
  */
-#include "mi_watchdog.h"
+#include "mod_integration_watchdog.h"
 #include <pthread.h>
 #include <apr_optional.h>
 #include <mod_watchdog.h>
-#include "mi_conn.h"
+#include "mod_integration_dbd.h"
 #include "mi_delivery.h"
 #include "mi_outbox.h"
 
@@ -28,18 +28,13 @@
 static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
 
-static const mi_server_conf_t *conf_of(server_rec *s)
-{
-    return ap_get_module_config(s->module_config, &integration_module);
-}
-
 /* Fans queued events out to delivery rows, then claims due deliveries. */
 static apr_status_t claim(server_rec *s, apr_pool_t *pool,
                           apr_array_header_t **claimed)
 {
     const char *why = NULL;
     void *handle;
-    mi_db_t *db = mi_conn_open(s, pool, &handle, &why);
+    mi_db_t *db = mi_dbd_open(s, pool, &handle, &why);
     apr_status_t rv = APR_EGENERAL;
     int taken;
 
@@ -49,14 +44,14 @@ static apr_status_t claim(server_rec *s, apr_pool_t *pool,
                      "fanning webhook events out failed: %s", db->error);
     }
     if (db) {
-        rv = mi_delivery_claim(db, pool, &conf_of(s)->delivery,
+        rv = mi_delivery_claim(db, pool, &mi_conf_of(s)->delivery,
                                MI_CLAIM_MAX, claimed);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00301)
                          "claiming webhook deliveries failed: %s", db->error);
         }
     }
-    mi_conn_close(s, db, handle);
+    mi_dbd_close(s, db, handle);
     return rv;
 }
 
@@ -68,17 +63,17 @@ static void finish(server_rec *s, apr_pool_t *pool,
 {
     const char *why = "no connection";
     void *handle;
-    mi_db_t *db = mi_conn_open(s, pool, &handle, &why);
+    mi_db_t *db = mi_dbd_open(s, pool, &handle, &why);
 
     /* Not recorded: the leases run out and the attempts are made again;
      * delivery is at least once. */
-    if (!db || mi_delivery_finish(db, pool, &conf_of(s)->delivery, claimed,
+    if (!db || mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, claimed,
                                   sent, results) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
                      "recording %d webhook deliveries failed: %s",
                      claimed->nelts, db && db->error ? db->error : why);
     }
-    mi_conn_close(s, db, handle);
+    mi_dbd_close(s, db, handle);
 }
 
 /* One tick: claim, send until done or stopping, record what was sent. */
@@ -95,7 +90,7 @@ static void tick(server_rec *s, apr_pool_t *ptemp)
     for (i = 0; i < claimed->nelts && !stopping; i++) {
         const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
 
-        mi_delivery_send(ptemp, &conf_of(s)->delivery, d, &results[i]);
+        mi_delivery_send(ptemp, &mi_conf_of(s)->delivery, d, &results[i]);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
                      "webhook delivery %s (%s) attempt %d: %s", d->id,
                      d->event, d->attempts + 1,

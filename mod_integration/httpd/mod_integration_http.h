@@ -1,8 +1,8 @@
-/* mi_http.h: JSON answers, errors, and the bounded request body. */
-#ifndef MI_HTTP_H
-#define MI_HTTP_H
+/* mod_integration_http.h: JSON answers, errors, and the bounded request body. */
+#ifndef MOD_INTEGRATION_HTTP_H
+#define MOD_INTEGRATION_HTTP_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 /* Writes json with the status; returns OK for the handler to return. */
 int mi_http_json(request_rec *r, int status, json_t *json);

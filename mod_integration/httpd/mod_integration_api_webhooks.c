@@ -1,9 +1,9 @@
-/* mi_api_webhooks.c: the webhook management endpoints (API.md section 9).
+/* mod_integration_api_webhooks.c: the webhook management endpoints (API.md section 9).
  * A webhook belongs to the integration whose token created it; any other
  * integration gets 404 for it. */
 #include <string.h>
-#include "mi_api.h"
-#include "mi_http.h"
+#include "mod_integration_api.h"
+#include "mod_integration_http.h"
 #include "mi_text.h"
 #include "mi_time.h"
 #include "mi_webhook.h"

@@ -1,9 +1,9 @@
-/* mi_api.h: the handlers of the route table. Each writes its answer and
+/* mod_integration_api.h: the handlers of the route table. Each writes its answer and
  * returns OK. */
-#ifndef MI_API_H
-#define MI_API_H
+#ifndef MOD_INTEGRATION_API_H
+#define MOD_INTEGRATION_API_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 /* Content type, size, JSON syntax and a JSON object, in the order of
  * API.md section 1: the body, or NULL when it answered. */
@@ -19,12 +19,12 @@ int mi_api_upsert(mi_req_t *req);
 int mi_api_get(mi_req_t *req);
 int mi_api_delete(mi_req_t *req);
 
-/* mi_api_status.c */
+/* mod_integration_api_status.c */
 int mi_api_dds(mi_req_t *req);
 int mi_api_sync_status(mi_req_t *req);
 int mi_api_sync_logs(mi_req_t *req);
 
-/* mi_api_webhooks.c */
+/* mod_integration_api_webhooks.c */
 int mi_api_webhook_create(mi_req_t *req);
 int mi_api_webhook_list(mi_req_t *req);
 int mi_api_webhook_get(mi_req_t *req);

@@ -1,10 +1,10 @@
-/* mi_api_status.c: the read-only status endpoints: DDS status of a batch,
+/* mod_integration_api_status.c: the read-only status endpoints: DDS status of a batch,
  * sync status, sync logs (API.md sections 6 and 8). */
 #include <string.h>
-#include "mi_api.h"
+#include "mod_integration_api.h"
 #include "mi_counts.h"
 #include "mi_dds.h"
-#include "mi_http.h"
+#include "mod_integration_http.h"
 #include "mi_records.h"
 #include "mi_synclog.h"
 #include "mi_text.h"

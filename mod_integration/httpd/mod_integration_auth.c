@@ -1,9 +1,9 @@
-/* mi_auth.c: the gate every route with a scope passes. */
+/* mod_integration_auth.c: the gate every route with a scope passes. */
 #include <string.h>
-#include "mi_auth.h"
-#include "mi_http.h"
-#include "mi_ratelimit.h"
-#include "mi_route.h"
+#include "mod_integration_auth.h"
+#include "mod_integration_http.h"
+#include "mod_integration_ratelimit.h"
+#include "mod_integration_route.h"
 #include "mi_time.h"
 
 static int unauthorized(request_rec *r, const char *code, const char *msg)

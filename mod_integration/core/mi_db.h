@@ -3,7 +3,7 @@
  * One mi_db_t is one connection for the span of one unit of work: in the
  * module a mod_dbd connection for one request, in integration-admin one
  * connection opened by hand. Statements are prepared lazily, once per
- * connection, and cached in a hash that lives as long as the connection.
+ * connection, and cached in a hash in the connection pool's userdata.
  * On PostgreSQL they are named statements of the server session; the cache
  * remembers the session each was prepared in, so that after the driver
  * reconnects (a database restart) they are prepared again instead of failing
@@ -39,8 +39,10 @@ typedef struct {
 typedef struct {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
+    apr_pool_t *pool;               /* the unit of work's */
     apr_pool_t *conn_pool;          /* lives as long as the connection */
-    apr_hash_t *cache;              /* statement name -> prepared */
+    apr_hash_t *cache;              /* statement name -> prepared, in
+                                     * conn_pool's userdata */
     mi_dialect_e dialect;
     int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
@@ -67,10 +69,11 @@ apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
                         const char *params, mi_db_t **db, const char **err);
 void mi_db_close(mi_db_t *db);
 
-/* Wraps a connection opened elsewhere (mod_dbd). */
+/* Wraps a connection opened elsewhere (mod_dbd) for a unit of work that
+ * allocates from pool; what lives as long as the connection (prepared
+ * statements, its set-up) is kept in conn_pool's userdata. */
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
-                    apr_dbd_t *handle, apr_pool_t *conn_pool,
-                    apr_hash_t *cache);
+                    apr_dbd_t *handle, apr_pool_t *conn_pool);
 
 /* Bounds the waits of the unit of work that began at started (when it
  * began waiting for db) to timeout (0: no bound): PostgreSQL's lock_timeout

@@ -1,9 +1,9 @@
-/* mi_auth.h: the gate every route with a scope passes: bearer token,
+/* mod_integration_auth.h: the gate every route with a scope passes: bearer token,
  * integration status, scope, rate limit (API.md sections 1-3). */
-#ifndef MI_AUTH_H
-#define MI_AUTH_H
+#ifndef MOD_INTEGRATION_AUTH_H
+#define MOD_INTEGRATION_AUTH_H
 
-#include "mi_httpd.h"
+#include "mod_integration.h"
 
 /* Returns 0 and fills req->caller when the request may go on; otherwise
  * the answer (401, 403, 429, 503) has been written and it returns 1. */

@@ -1,12 +1,12 @@
-/* mi_api.c: the handlers of the route table, one set for every resource:
+/* mod_integration_api.c: the handlers of the route table, one set for every resource:
  * they turn HTTP into calls of the core engines and their results back
  * into HTTP. */
 #include <string.h>
-#include "mi_api.h"
+#include "mod_integration_api.h"
 #include "mi_crypto.h"
-#include "mi_http.h"
+#include "mod_integration_http.h"
 #include "mi_records.h"
-#include "mi_route.h"
+#include "mod_integration_route.h"
 #include "mi_text.h"
 #include "mi_upsert.h"
 

@@ -1,0 +1,215 @@
+/* mod_integration.c: the module record and its hooks, and the handler that
+ * walks a request through route, gate and handler.
+ *
+ *   LoadModule dbd_module         modules/mod_dbd.so
+ *   LoadModule integration_module modules/mod_integration.so
+ *   <Location /api/v1/integration>
+ *       SetHandler integration
+ *   </Location>
+ */
+#include "mod_integration.h"
+#include <http_core.h>
+#include "mod_integration_api.h"
+#include "mod_integration_auth.h"
+#include "mod_integration_conf.h"
+#include "mod_integration_dbd.h"
+#include "mod_integration_http.h"
+#include "mod_integration_ratelimit.h"
+#include "mod_integration_route.h"
+#include "mod_integration_startup.h"
+#include "mi_text.h"
+#include "mod_integration_watchdog.h"
+
+#define MI_HANDLER "integration"
+
+/* ---- start-up --------------------------------------------------------- */
+
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    return mi_ratelimit_register(pconf) == APR_SUCCESS ? OK : !OK;
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                       apr_pool_t *ptemp, server_rec *s)
+{
+    mi_server_conf_t *conf = mi_conf_of(s);
+    server_rec *vs;
+    apr_status_t rv;
+
+    /* The first pass only checks the configuration's syntax. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    if (!mi_dbd_setup()) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, MI_LOGNO(00005)
+                     "mod_integration needs mod_dbd: add \"LoadModule "
+                     "dbd_module modules/mod_dbd.so\" before it");
+        return !OK;
+    }
+    mi_resources_init(pconf);
+    if (mi_startup_check(s, ptemp) != OK) {
+        return !OK;
+    }
+    if (mi_delivery_global_init() != APR_SUCCESS
+        || mi_watchdog_setup(s, pconf) != APR_SUCCESS) {
+        return !OK;
+    }
+    rv = mi_ratelimit_create(&conf->limiter, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00006)
+                     "mod_integration: cannot create the rate limit table");
+        return !OK;
+    }
+    for (vs = s->next; vs; vs = vs->next) {
+        mi_conf_of(vs)->limiter = conf->limiter;
+    }
+    return OK;
+}
+
+static void child_init(apr_pool_t *p, server_rec *s)
+{
+    mi_server_conf_t *conf = mi_conf_of(s);
+    apr_status_t rv;
+
+    server_rec *vs;
+
+    if (conf->limiter
+        && (rv = mi_ratelimit_child_init(conf->limiter, p)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00007)
+                     "mod_integration: cannot attach the rate limit mutex");
+    }
+    mi_dbd_child_init(s, p);
+    mi_watchdog_child_init(p);
+    /* One cache per server: each may have a database of its own. */
+    for (vs = s; vs; vs = vs->next) {
+        mi_server_conf_t *vc = mi_conf_of(vs);
+
+        if ((rv = mi_listcache_create(&vc->lists, p, vc->list_cache))
+                != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs, MI_LOGNO(00009)
+                         "mod_integration: no listing cache in this process");
+        }
+    }
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+/* The raw path below the <Location> that set the handler: as many leading
+ * segments skipped as the location has. Raw (r->unparsed_uri: httpd decodes
+ * r->uri and r->parsed_uri.path in place), so that an encoded "/" stays
+ * inside its segment and a segment is decoded exactly once, by us. The
+ * location is the section core merged last (a <Location> with SetHandler
+ * creates no config of ours). */
+static const char *relative_path(request_rec *r)
+{
+    const core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *base = core && core->d && core->d[0] == '/' ? core->d : "/";
+    const char *path = r->unparsed_uri, *b;
+
+    if (!path || *path != '/') {
+        path = r->uri;
+    }
+    path = apr_pstrndup(r->pool, path, strcspn(path, "?#"));
+
+    for (b = base; *b; b++) {
+        if (*b == '/' && b[1] != '\0' && b[1] != '/') {
+            path = strchr(path + 1, '/');
+            if (!path) {
+                return "";
+            }
+        }
+    }
+    return path;
+}
+
+/* The {id} segment decoded exactly once, and the query: what is not UTF-8
+ * is answered here, before any handler or the database sees it (API.md
+ * section 1, "Hostile input"). 1 when it answered. */
+static int read_request(mi_req_t *req, const char *raw_param)
+{
+    request_rec *r = req->r;
+    const char *err;
+
+    if (raw_param) {
+        char *id = mi_url_decode(r->pool, raw_param);
+
+        if (!id) {
+            return mi_http_invalid(r, "Malformed percent-encoding in path"),
+                   1;
+        }
+        if (!mi_utf8_valid(id, strlen(id))) {
+            return mi_api_not_found(req, id), 1;
+        }
+        req->param = id;
+    }
+    if ((err = mi_query_parse(r->pool, r->args, &req->query)) != NULL) {
+        return mi_http_invalid(r, err), 1;
+    }
+    return 0;
+}
+
+static int handler(request_rec *r)
+{
+    mi_req_t *req;
+    const char *allow = NULL;
+    const mi_route_t *route = NULL;
+    const char *param = NULL, *path;
+
+    if (!r->handler || strcmp(r->handler, MI_HANDLER)) {
+        return DECLINED;
+    }
+    req = apr_pcalloc(r->pool, sizeof(*req));
+    req->r = r;
+    req->conf = mi_conf_of(r->server);
+    req->limiter = req->conf->limiter;
+    path = relative_path(r);
+    switch (mi_route_match(r->pool, path, r->method_number, &route, &param,
+                           &allow)) {
+    case MI_ROUTE_NO_PATH:
+        return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
+                             apr_psprintf(r->pool, "No endpoint %s", path));
+    case MI_ROUTE_NO_METHOD:
+        apr_table_setn(r->err_headers_out, "Allow", allow);
+        return mi_http_error(r, HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                             apr_psprintf(r->pool, "Method %s is not allowed "
+                                          "here; allowed: %s", r->method,
+                                          allow));
+    case MI_ROUTE_FOUND:
+        break;
+    }
+    req->route = route;
+    req->res = route->resource ? mi_resource_find(route->resource) : NULL;
+    if (route->scope && mi_auth_gate(req)) {
+        mi_req_db_done(req);
+        return OK;
+    }
+    if (!read_request(req, param)) {
+        route->handler(req);
+    }
+    mi_req_db_done(req);
+    return OK;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    /* After mod_dbd's own post_config, which sets up its configuration. */
+    static const char *const after_dbd[] = { "mod_dbd.c", NULL };
+
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* Not AP_DECLARE_MODULE: mod_integration.h already says APLOG_USE_MODULE for
+ * every file of the module, this one included. */
+module AP_MODULE_DECLARE_DATA integration_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    mi_conf_create,
+    mi_conf_merge,
+    mi_conf_directives,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};

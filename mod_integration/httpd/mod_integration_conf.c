@@ -1,0 +1,297 @@
+/* mod_integration_conf.c: the module's server configuration: defaults,
+ * merging, and the Integration* directives (docs/directives.md). */
+#include "mod_integration.h"
+#include "mod_integration_conf.h"
+
+#define MI_DEFAULT_RATE_LIMIT   100
+#define MI_DEFAULT_RATE_WINDOW  60
+#define MI_DEFAULT_MAX_BODY     (8 * 1024 * 1024)
+#define MI_DEFAULT_LIST_CACHE   (8 * 1024 * 1024)
+#define MI_DEFAULT_WEBHOOK_TIMEOUT apr_time_from_sec(10)
+#define MI_DEFAULT_DISABLE_AFTER 10
+#define MI_DEFAULT_DB_TIMEOUT   apr_time_from_sec(5)
+
+void *mi_conf_create(apr_pool_t *p, server_rec *s)
+{
+    mi_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->rate_limit = MI_DEFAULT_RATE_LIMIT;
+    conf->rate_window = MI_DEFAULT_RATE_WINDOW;
+    conf->max_records = MI_MAX_RECORDS_DEFAULT;
+    conf->max_body = MI_DEFAULT_MAX_BODY;
+    conf->list_cache = MI_DEFAULT_LIST_CACHE;
+    conf->delivery.timeout = MI_DEFAULT_WEBHOOK_TIMEOUT;
+    conf->delivery.delays[0] = apr_time_from_sec(1);
+    conf->delivery.delays[1] = apr_time_from_sec(5);
+    conf->delivery.delays[2] = apr_time_from_sec(30);
+    conf->delivery.ndelays = 3;
+    conf->delivery.disable_after = MI_DEFAULT_DISABLE_AFTER;
+    conf->db_timeout = MI_DEFAULT_DB_TIMEOUT;
+    return conf;
+}
+
+void *mi_conf_merge(apr_pool_t *p, void *basev, void *addv)
+{
+    const mi_server_conf_t *base = basev, *add = addv;
+    mi_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    conf->rate_limit = add->set & MI_SET_RATE ? add->rate_limit
+                                              : base->rate_limit;
+    conf->rate_window = add->set & MI_SET_RATE ? add->rate_window
+                                               : base->rate_window;
+    conf->max_records = add->set & MI_SET_RECORDS ? add->max_records
+                                                  : base->max_records;
+    conf->max_body = add->set & MI_SET_BODY ? add->max_body : base->max_body;
+    conf->list_cache = add->set & MI_SET_LISTS ? add->list_cache
+                                               : base->list_cache;
+    conf->webhook_allow_http = add->set & MI_SET_HTTP
+                                   ? add->webhook_allow_http
+                                   : base->webhook_allow_http;
+    conf->delivery = base->delivery;
+    if (add->set & MI_SET_TIMEOUT) {
+        conf->delivery.timeout = add->delivery.timeout;
+    }
+    if (add->set & MI_SET_DELAYS) {
+        memcpy(conf->delivery.delays, add->delivery.delays,
+               sizeof(conf->delivery.delays));
+        conf->delivery.ndelays = add->delivery.ndelays;
+    }
+    if (add->set & MI_SET_DISABLE) {
+        conf->delivery.disable_after = add->delivery.disable_after;
+    }
+    conf->db_timeout = add->set & MI_SET_DB_TIMEOUT ? add->db_timeout
+                                                    : base->db_timeout;
+    conf->set = base->set | add->set;
+    conf->limiter = base->limiter;
+    return conf;
+}
+
+mi_server_conf_t *mi_conf_of(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &integration_module);
+}
+
+/* A whole number in [min, max], or NULL. */
+static int parse_int(const char *arg, long min, long max, long *out)
+{
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    if (!*arg || *end || v < min || v > max) {
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *count,
+                                  const char *window)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    long n, w = MI_DEFAULT_RATE_WINDOW;
+
+    if (!parse_int(count, 0, 1000000000L, &n)) {
+        return "IntegrationRateLimit: the request count must be a whole "
+               "number >= 0 (0 disables the limit)";
+    }
+    if (window && !parse_int(window, 1, 86400, &w)) {
+        return "IntegrationRateLimit: the window must be a whole number of "
+               "seconds from 1 to 86400";
+    }
+    conf->rate_limit = (int)n;
+    conf->rate_window = (int)w;
+    conf->set |= MI_SET_RATE;
+    return NULL;
+}
+
+static const char *set_max_records(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    long n;
+
+    if (!parse_int(arg, 1, 100000, &n)) {
+        return "IntegrationMaxRecords must be a whole number from 1 to "
+               "100000";
+    }
+    conf->max_records = (int)n;
+    conf->set |= MI_SET_RECORDS;
+    return NULL;
+}
+
+/* A size in bytes, optionally with K, M or G, in [min, 1T]. */
+static int parse_size(const char *arg, apr_int64_t min, apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10), unit = 1;
+
+    switch (*end) {
+    case 'K': case 'k':
+        unit = 1024;
+        end++;
+        break;
+    case 'M': case 'm':
+        unit = 1024 * 1024;
+        end++;
+        break;
+    case 'G': case 'g':
+        unit = 1024 * 1024 * 1024;
+        end++;
+        break;
+    }
+    if (end == arg || *end || n < min || n > (APR_INT64_C(1) << 40) / unit) {
+        return 0;
+    }
+    *out = n * unit;
+    return 1;
+}
+
+static const char *set_max_body(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    apr_int64_t n;
+
+    if (!parse_size(arg, 1, &n)) {
+        return "IntegrationMaxBodySize must be a size in bytes greater than "
+               "0, optionally with K, M or G (e.g. 8M), at most 1T";
+    }
+    conf->max_body = (apr_off_t)n;
+    conf->set |= MI_SET_BODY;
+    return NULL;
+}
+
+static const char *set_list_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    apr_int64_t n;
+
+    if (!parse_size(arg, 0, &n) || n > APR_INT64_C(1) << 32) {
+        return "IntegrationListCache must be a size in bytes, optionally "
+               "with K, M or G (e.g. 8M), at most 4G; 0 disables";
+    }
+    conf->list_cache = (apr_size_t)n;
+    conf->set |= MI_SET_LISTS;
+    return NULL;
+}
+
+/* "10s", "500ms", "2m"; a bare number is seconds. */
+static int parse_duration(const char *arg, apr_interval_time_t *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+
+    if (end == arg || n < 0 || n > 86400000) {
+        return 0;
+    }
+    if (!strcmp(end, "ms")) {
+        *out = apr_time_from_msec(n);
+    }
+    else if (!*end || !strcmp(end, "s")) {
+        *out = apr_time_from_sec(n);
+    }
+    else if (!strcmp(end, "m")) {
+        *out = apr_time_from_sec(n * 60);
+    }
+    else {
+        return 0;
+    }
+    return *out <= apr_time_from_sec(86400);
+}
+
+static const char *set_allow_http(cmd_parms *cmd, void *dc, int flag)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+
+    conf->webhook_allow_http = flag;
+    conf->set |= MI_SET_HTTP;
+    return NULL;
+}
+
+static const char *set_webhook_timeout(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+
+    if (!parse_duration(arg, &conf->delivery.timeout)
+        || conf->delivery.timeout < apr_time_from_msec(10)) {
+        return "IntegrationWebhookTimeout must be a duration from 10ms to "
+               "1 day, e.g. 10s or 500ms";
+    }
+    conf->set |= MI_SET_TIMEOUT;
+    return NULL;
+}
+
+static const char *set_retry_delays(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    apr_interval_time_t delay;
+
+    /* The first value of this directive replaces the defaults. */
+    if (!(conf->set & MI_SET_DELAYS)) {
+        conf->delivery.ndelays = 0;
+        conf->set |= MI_SET_DELAYS;
+    }
+    if (!parse_duration(arg, &delay)) {
+        return "IntegrationWebhookRetryDelays takes durations, e.g. 1s 5s 30s "
+               "or 50ms 100ms 200ms";
+    }
+    if (conf->delivery.ndelays >= MI_DELIVERY_MAX_DELAYS) {
+        return "IntegrationWebhookRetryDelays: at most 8 retries";
+    }
+    conf->delivery.delays[conf->delivery.ndelays++] = delay;
+    return NULL;
+}
+
+static const char *set_disable_after(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+    long n;
+
+    if (!parse_int(arg, 1, 1000000, &n)) {
+        return "IntegrationWebhookDisableAfter must be a whole number >= 1";
+    }
+    conf->delivery.disable_after = (int)n;
+    conf->set |= MI_SET_DISABLE;
+    return NULL;
+}
+
+static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_server_conf_t *conf = mi_conf_of(cmd->server);
+
+    if (!parse_duration(arg, &conf->db_timeout)
+        || conf->db_timeout < apr_time_from_msec(100)
+        || conf->db_timeout > apr_time_from_sec(600)) {
+        return "IntegrationDbTimeout must be a duration from 100ms to 10m, "
+               "e.g. 5s";
+    }
+    conf->set |= MI_SET_DB_TIMEOUT;
+    return NULL;
+}
+
+const command_rec mi_conf_directives[] = {
+    AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                   "requests per window per token, and the window in "
+                   "seconds (default 100 60; 0 disables)"),
+    AP_INIT_TAKE1("IntegrationMaxRecords", set_max_records, NULL, RSRC_CONF,
+                  "records per bulk request (default 500)"),
+    AP_INIT_TAKE1("IntegrationMaxBodySize", set_max_body, NULL, RSRC_CONF,
+                  "request body limit, e.g. 8M (default 8M)"),
+    AP_INIT_TAKE1("IntegrationListCache", set_list_cache, NULL, RSRC_CONF,
+                  "bytes of answered listings kept per process, e.g. 8M "
+                  "(default 8M; 0 disables)"),
+    AP_INIT_FLAG("IntegrationWebhookAllowHttp", set_allow_http, NULL,
+                 RSRC_CONF, "On permits plain-http webhook URLs (default Off)"),
+    AP_INIT_TAKE1("IntegrationWebhookTimeout", set_webhook_timeout, NULL,
+                  RSRC_CONF, "time a receiver has to answer (default 10s)"),
+    AP_INIT_ITERATE("IntegrationWebhookRetryDelays", set_retry_delays, NULL,
+                    RSRC_CONF, "delays before each retry (default 1s 5s 30s)"),
+    AP_INIT_TAKE1("IntegrationWebhookDisableAfter", set_disable_after, NULL,
+                  RSRC_CONF, "consecutive failed attempts that disable a "
+                  "webhook (default 10)"),
+    AP_INIT_TAKE1("IntegrationDbTimeout", set_db_timeout, NULL, RSRC_CONF,
+                  "longest wait for a pooled connection, a lock or a "
+                  "statement, then 503 (default 5s)"),
+    { NULL }
+};
