@@ -115,10 +115,6 @@ ok t_cmp(json_of($r)->{name}, 'A', "org A's record is unchanged");
 ok t_cmp(json_of($r)->{internalId}, $a_id, 'and keeps its id');
 
 # Two integrations of one organization share its records.
-my (undef, $int2) = admin('integration', 'create', '--org', $a->{org}, 'WMS');
-chomp $int2;
-my (undef, $tok2) = admin('token', 'create', '--integration', $int2,
-                          '--name', 'wms', '--scopes', 'all');
-chomp $tok2;
+my $tok2 = integration($a->{org}, 'WMS')->{token};
 $r = api(GET => '/suppliers/SHARED-1', token => $tok2);
 ok t_cmp(json_of($r)->{name}, 'A', 'same organization, other integration');

@@ -5,7 +5,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
-use POSIX ();
 use MI::Test;
 
 plan tests => 22, have_lwp;
@@ -87,25 +86,12 @@ for my $bad ('', 'x' x 256, "caf\x{e9}") {
 # Concurrent requests with one key: exactly one writes.
 my @many = map { { externalId => sprintf('CC-%04d', $_), name => 'c' } } 1 .. 500;
 $logs = logs_total();
-pipe(my $rd, my $wr) or die $!;
-my @pids;
-for my $k (1 .. 6) {
-    my $pid = fork // die $!;
-    if (!$pid) {
-        close $rd;
-        Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
-        my $r = post_key('key-concurrent', { suppliers => \@many });
-        my $j = json_of($r);
-        printf $wr "%d %s %s\n", $r->code, $j->{error} // '-',
-            $r->code == 200 ? length($r->content) : 0;
-        close $wr;
-        POSIX::_exit(0);
-    }
-    push @pids, $pid;
-}
-close $wr;
-my @answers = map { chomp; [ split ' ' ] } <$rd>;
-waitpid $_, 0 for @pids;
+my @answers = map { [ split ' ' ] } in_parallel(6, sub {
+    my $r = post_key('key-concurrent', { suppliers => \@many });
+    my $j = json_of($r);
+    return sprintf '%d %s %s', $r->code, $j->{error} // '-',
+        $r->code == 200 ? length($r->content) : 0;
+});
 ok t_cmp(scalar @answers, 6, 'six answers');
 ok t_cmp(logs_total(), $logs + 1, 'exactly one of them wrote');
 ok t_cmp(scalar(grep { $_->[0] == 200 || ($_->[0] == 409

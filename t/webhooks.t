@@ -78,11 +78,7 @@ ok !exists $got->{secret};    # never again
 ok t_cmp(json_of(hooks(GET => ''))->{total}, 1, 'listed');
 
 # Another integration of the same organization, and another organization.
-my (undef, $int2) = admin('integration', 'create', '--org', $t->{org}, 'WMS');
-chomp $int2;
-my (undef, $tok2) = admin('token', 'create', '--integration', $int2,
-                          '--name', 'wms', '--scopes', 'all');
-chomp $tok2;
+my $tok2 = integration($t->{org}, 'WMS')->{token};
 ok t_cmp(api(GET => "/webhook-events/$hook->{id}", token => $tok2)->code, 404,
          "another integration's token gets 404");
 ok t_cmp(json_of(api(GET => '/webhook-events', token => $tok2))->{total}, 0,

@@ -1,4 +1,7 @@
-/* tap.h: the few TAP helpers the C unit tests need. */
+/* tap.h: the few TAP helpers the C unit tests need. Each t/unit/test_*.c
+ * is a TAP program of its own: its checks, then the plan (tap_done).
+ * Inline, so that a program that uses only some of them builds without
+ * warnings. */
 #ifndef TAP_H
 #define TAP_H
 
@@ -11,7 +14,7 @@ static int tap_n, tap_failed;
 #define is_str(got, want, name) \
     tap_is_str((got), (want), (name), __FILE__, __LINE__)
 
-static void tap_ok(int pass, const char *file, int line, const char *name)
+static inline void tap_ok(int pass, const char *file, int line, const char *name)
 {
     tap_n++;
     printf("%sok %d - %s\n", pass ? "" : "not ", tap_n, name);
@@ -21,7 +24,7 @@ static void tap_ok(int pass, const char *file, int line, const char *name)
     }
 }
 
-static void tap_is_str(const char *got, const char *want, const char *name,
+static inline void tap_is_str(const char *got, const char *want, const char *name,
                        const char *file, int line)
 {
     int pass = got && want ? !strcmp(got, want) : got == want;
@@ -33,7 +36,7 @@ static void tap_is_str(const char *got, const char *want, const char *name,
     }
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
     printf("1..%d\n", tap_n);
     return tap_failed ? 1 : 0;

@@ -12,8 +12,8 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 use POSIX ();
 
-our @EXPORT = qw(api json_of admin tenant db_driver encode_json decode_json
-                 path_of in_parallel url_of BASE);
+our @EXPORT = qw(api json_of admin tenant integration db_driver encode_json
+                 decode_json path_of in_parallel url_of BASE);
 
 use constant BASE => '/api/v1/integration';
 
@@ -89,18 +89,26 @@ sub admin {
 # A fresh organization, integration and token with the given scopes.
 sub tenant {
     my (%o) = @_;
-    my $scopes = $o{scopes} || 'all';
     my ($rc, $org) = admin('org', 'create', $o{name} || 'Test Org');
     die "org create failed" if $rc;
     chomp $org;
-    (my $rc2, my $int) = admin('integration', 'create', '--org', $org,
-                               'ERP');
-    die "integration create failed" if $rc2;
+    return integration($org, 'ERP', token_name => 'test',
+                       scopes => $o{scopes}, expires => $o{expires});
+}
+
+# integration(ORG, NAME, token_name => N, scopes => S, expires => T): a new
+# integration of the organization ORG and a token of its own (scopes 'all'
+# unless told), as tenant() returns them.
+sub integration {
+    my ($org, $name, %o) = @_;
+    my ($rc, $int) = admin('integration', 'create', '--org', $org, $name);
+    die "integration create failed" if $rc;
     chomp $int;
     my @exp = $o{expires} ? ('--expires', $o{expires}) : ();
-    (my $rc3, my $token) = admin('token', 'create', '--integration', $int,
-                                 '--name', 'test', '--scopes', $scopes, @exp);
-    die "token create failed" if $rc3;
+    (my $rc2, my $token) = admin('token', 'create', '--integration', $int,
+                                 '--name', $o{token_name} // lc $name,
+                                 '--scopes', $o{scopes} || 'all', @exp);
+    die "token create failed" if $rc2;
     chomp $token;
     return { org => $org, integration => $int, token => $token };
 }
