@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <apr_general.h>
+#include <apr_getopt.h>
 #include "mi_common.h"
 #include "mi_db.h"
 #include "mi_dds.h"
 #include "mi_json.h"
 #include "mi_migrate.h"
 #include "mi_tenant.h"
+#include "mi_text.h"
 #include "mi_time.h"
 #include "mi_token.h"
 
@@ -355,11 +357,26 @@ static const command_t commands[] = {
     { "dds", cmd_dds, 1 },
 };
 
+/* The options before the command; those after it are the command's.
+ * Above 255: no one-letter form. */
+enum { OPT_DRIVER = 256, OPT_PARAMS, OPT_JSON };
+
+static const apr_getopt_option_t global_options[] = {
+    { "driver", OPT_DRIVER, 1, "the apr_dbd driver" },
+    { "params", OPT_PARAMS, 1, "the apr_dbd connection parameters" },
+    { "json", OPT_JSON, 0, "JSON output" },
+    { "help", 'h', 0, "the usage text" },
+    { NULL, 0, 0, NULL }
+};
+
 int main(int argc, const char *const argv[])
 {
     admin_t a;
     const command_t *cmd = NULL;
-    int i, rc;
+    apr_getopt_t *opt;
+    const char *arg, *bad;
+    apr_status_t rv;
+    int i, ch, rc;
 
     memset(&a, 0, sizeof(a));
     apr_app_initialize(&argc, &argv, NULL);
@@ -367,27 +384,37 @@ int main(int argc, const char *const argv[])
     apr_pool_create(&a.pool, NULL);
     a.driver = getenv("INTEGRATION_DB_DRIVER");
     a.params = getenv("INTEGRATION_DB_PARAMS");
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--driver") && i + 1 < argc) {
-            a.driver = argv[++i];
-        }
-        else if (!strcmp(argv[i], "--params") && i + 1 < argc) {
-            a.params = argv[++i];
-        }
-        else if (!strcmp(argv[i], "--json")) {
+    apr_getopt_init(&opt, a.pool, argc, argv);
+    opt->errfn = NULL;              /* our messages, then the usage text */
+    while ((rv = apr_getopt_long(opt, global_options, &ch, &arg))
+               == APR_SUCCESS) {
+        switch (ch) {
+        case OPT_DRIVER:
+            a.driver = arg;
+            break;
+        case OPT_PARAMS:
+            a.params = arg;
+            break;
+        case OPT_JSON:
             a.json = 1;
-        }
-        else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            break;
+        default:                    /* -h, --help */
             fputs(usage_text, stdout);
             return 0;
         }
-        else if (!strncmp(argv[i], "--", 2)) {
-            return usage(apr_psprintf(a.pool, "unknown option %s", argv[i]));
-        }
-        else {
-            break;
-        }
     }
+    if (rv != APR_EOF) {
+        /* The option at fault is the argument apr_getopt_long just read. */
+        bad = argv[opt->ind - 1];
+        if (rv != APR_BADARG) {
+            return usage(apr_psprintf(a.pool, "unknown option %s", bad));
+        }
+        return usage(apr_pstrcat(a.pool,
+                                 apr_pstrndup(a.pool, bad, strcspn(bad, "=")),
+                                 strchr(bad, '=') ? " takes no value"
+                                                  : " needs a value", NULL));
+    }
+    i = opt->ind;
     if (i >= argc) {
         return usage("no command given");
     }
@@ -402,10 +429,9 @@ int main(int argc, const char *const argv[])
         return usage(apr_psprintf(a.pool, "unknown command \"%s\"",
                                   a.argv[0]));
     }
-    for (i = 1; i < a.argc; i++) {
-        if (!strcmp(a.argv[i], "--json")) {
-            a.json = 1;
-        }
+    /* argv ends with NULL. */
+    if (mi_text_in("--json", a.argv + 1)) {
+        a.json = 1;
     }
     if ((rc = open_db(&a)) != 0) {
         return rc;

@@ -3,15 +3,11 @@
 
 static const mi_stmt_t add_stmt = { "mi_counts_add", {
     "INSERT INTO record_counts (organization_id, entity_type, total, "
-    "version) VALUES (%s, %s, %s, 1) "
+    "version) VALUES (%s, %s, {bigint:%s}, 1) "
     "ON CONFLICT (organization_id, entity_type) "
     "DO UPDATE SET total = record_counts.total + excluded.total, "
     "version = record_counts.version + 1",
-    "INSERT INTO record_counts (organization_id, entity_type, total, "
-    "version) VALUES (%s, %s, CAST(%s AS BIGINT), 1) "
-    "ON CONFLICT (organization_id, entity_type) "
-    "DO UPDATE SET total = record_counts.total + excluded.total, "
-    "version = record_counts.version + 1" } };
+    NULL } };
 
 static const mi_stmt_t get_stmt = { "mi_counts_get", {
     "SELECT total, version FROM record_counts WHERE organization_id = %s "

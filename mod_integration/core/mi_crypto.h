@@ -7,13 +7,13 @@
 #define MI_SHA256_HEX_LEN 64
 
 /* Lowercase hex SHA-256 of data, in pool memory. */
-char *mi_sha256_hex(apr_pool_t *pool, const void *data, apr_size_t len);
+const char *mi_sha256_hex(apr_pool_t *pool, const void *data, apr_size_t len);
 
 /* Fills buf with cryptographically strong random bytes. */
 apr_status_t mi_random_bytes(unsigned char *buf, apr_size_t len);
 
 /* Lowercase hex of n random bytes (2n characters). */
-char *mi_random_hex(apr_pool_t *pool, apr_size_t n);
+const char *mi_random_hex(apr_pool_t *pool, apr_size_t n);
 
 /* 1 when the two equal-length strings match; time does not depend on where
  * they differ. Strings of different length never match. */

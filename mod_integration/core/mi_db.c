@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 #include "mi_db.h"
+#include "mi_buf.h"
 
 #define SQLITE_BUSY_TIMEOUT_SQL "PRAGMA busy_timeout = 5000"
 
@@ -286,7 +287,9 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
  * statements live in the server session, so each entry remembers the
  * session (backend process id) it was prepared in. */
 typedef struct {
-    apr_dbd_prepared_t *stmt;
+    const char *sql;            /* the statement's text for this connection:
+                                 * its dialect's, placeholders expanded */
+    apr_dbd_prepared_t *stmt;   /* NULL until prepared */
     int session;
 } cached_t;
 
@@ -338,34 +341,92 @@ static const char *expand_rows(apr_pool_t *pool, const char *sql, int width)
                        at + strlen("{rows}"), NULL);
 }
 
+/* The typed placeholders of mi_db.h: "{bigint:EXPR}" and
+ * "{integer:EXPR}". */
+static const struct {
+    const char *open;
+    const char *pg_type;
+} typed[] = {
+    { "{bigint:", "BIGINT" },
+    { "{integer:", "INTEGER" },
+};
+
+/* sql with its typed placeholders expanded for dialect d: CAST(EXPR AS
+ * <type>) on PostgreSQL, EXPR on SQLite. Other braces ("{rows}") stay. */
+static const char *expand_types(apr_pool_t *pool, const char *sql,
+                                mi_dialect_e d)
+{
+    const char *at, *end;
+    mi_buf_t b;
+    apr_size_t i, n = 0;
+
+    if (!strchr(sql, '{')) {
+        return sql;
+    }
+    mi_buf_init(&b, pool, strlen(sql) + 128);
+    while ((at = strchr(sql, '{')) != NULL) {
+        mi_buf_append(&b, sql, (apr_size_t)(at - sql));
+        for (i = 0; i < MI_ARRAY_SIZE(typed); i++) {
+            n = strlen(typed[i].open);
+            if (!strncmp(at, typed[i].open, n)) {
+                break;
+            }
+        }
+        if (i == MI_ARRAY_SIZE(typed) || !(end = strchr(at + n, '}'))) {
+            mi_buf_append(&b, "{", 1);
+            sql = at + 1;
+            continue;
+        }
+        if (d == MI_DIALECT_PGSQL) {
+            mi_buf_append(&b, "CAST(", 5);
+        }
+        mi_buf_append(&b, at + n, (apr_size_t)(end - at - n));
+        if (d == MI_DIALECT_PGSQL) {
+            mi_buf_append(&b, " AS ", 4);
+            mi_buf_append(&b, typed[i].pg_type, strlen(typed[i].pg_type));
+            mi_buf_append(&b, ")", 1);
+        }
+        sql = end + 1;
+    }
+    mi_buf_append(&b, sql, strlen(sql));
+    return mi_buf_cstr(&b);
+}
+
+const char *mi_db_sql(apr_pool_t *pool, const mi_stmt_t *st, mi_dialect_e d)
+{
+    const char *sql = st->sql[d] ? st->sql[d] : st->sql[MI_DIALECT_SQLITE3];
+
+    sql = expand_types(pool, sql, d);
+    return st->width > 0 ? expand_rows(pool, sql, st->width) : sql;
+}
+
 /* The statement prepared on this connection, preparing it when needed;
  * 0 or the driver's error. */
 static int prepared(mi_db_t *db, const mi_stmt_t *st,
                     apr_dbd_prepared_t **out)
 {
     cached_t *c = apr_hash_get(db->cache, st->name, APR_HASH_KEY_STRING);
-    const char *sql = st->sql[db->dialect] ? st->sql[db->dialect]
-                                           : st->sql[MI_DIALECT_SQLITE3];
-    int session = preparable(sql) ? session_of(db) : 0, rc;
     apr_dbd_prepared_t *stmt = NULL;
+    int session, rc;
 
-    if (c && c->session == session) {
+    if (!c) {
+        /* Its text, once per connection and into the connection's pool:
+         * prepared again after a reconnect, it is not expanded again. */
+        c = apr_pcalloc(db->conn_pool, sizeof(*c));
+        c->sql = mi_db_sql(db->conn_pool, st, db->dialect);
+        apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, c);
+    }
+    session = preparable(c->sql) ? session_of(db) : 0;
+    if (c->stmt && c->session == session) {
         *out = c->stmt;
         return 0;
     }
-    if (st->width > 0) {
-        sql = expand_rows(db->conn_pool, sql, st->width);
-    }
     /* PostgreSQL: a named statement, parsed and planned once per session
      * (-1: libpq's PQbackendPID not found, stay with unnamed ones). */
-    rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle, sql,
+    rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle, c->sql,
                          session > 0 ? st->name : NULL, &stmt);
     if (rc != 0) {
         return rc;
-    }
-    if (!c) {
-        c = apr_palloc(db->conn_pool, sizeof(*c));
-        apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, c);
     }
     c->stmt = stmt;
     c->session = session;

@@ -22,15 +22,29 @@ typedef enum {
 } mi_dialect_e;
 
 /* A statement: a cache key and its SQL, one text per dialect; NULL for
- * PostgreSQL where the SQLite text serves both. A chunked statement (width
- * > 0) writes many rows at once: "{rows}" in its SQL stands for a VALUES
- * list of MI_DB_CHUNK rows of width parameters, which come first; see
- * mi_db_write_rows. */
+ * PostgreSQL where the SQLite text serves both. Placeholders in the text
+ * are expanded once per connection, when it first prepares the statement:
+ *
+ *   {bigint:EXPR}, {integer:EXPR}   EXPR (up to the next "}") as a number:
+ *       CAST(EXPR AS BIGINT) (or INTEGER) on PostgreSQL, whose parameters
+ *       arrive as text (pgsql types "%s" as varchar); EXPR as it is on
+ *       SQLite, which converts by column affinity. So "... LIMIT
+ *       {bigint:%s}" serves both dialects.
+ *   {rows}   in a chunked statement (width > 0), which writes many rows at
+ *       once: a VALUES list of MI_DB_CHUNK rows of width parameters,
+ *       which come first; see mi_db_write_rows.
+ *
+ * A statement needs its own PostgreSQL text only when the dialects differ
+ * in more than these (functions, catalogs, pragmas). */
 typedef struct {
     const char *name;
     const char *sql[MI_DIALECT_COUNT];
     int width;
 } mi_stmt_t;
+
+/* The text of st as dialect d prepares it: its own or the SQLite text,
+ * placeholders expanded (in pool; st's text itself when there are none). */
+const char *mi_db_sql(apr_pool_t *pool, const mi_stmt_t *st, mi_dialect_e d);
 
 /* Rows per run of a chunked statement. 100 rows of 20 parameters stay far
  * below SQLite's 32766 and PostgreSQL's 65535 parameters. */

@@ -12,27 +12,19 @@ static const char *const statuses[] = { "DRAFT", "SUBMITTED", "APPROVED",
  * the last one. The row lock serialises concurrent requests. */
 static const mi_stmt_t next_numbers = { "mi_dds_next_numbers", {
     "INSERT INTO dds_sequences (organization_id, year, last_value) "
-    "VALUES (%s, %s, %s) ON CONFLICT (organization_id, year) DO UPDATE "
-    "SET last_value = dds_sequences.last_value + excluded.last_value "
-    "RETURNING last_value",
-    "INSERT INTO dds_sequences (organization_id, year, last_value) "
-    "VALUES (%s, CAST(%s AS BIGINT), CAST(%s AS BIGINT)) "
+    "VALUES (%s, {bigint:%s}, {bigint:%s}) "
     "ON CONFLICT (organization_id, year) DO UPDATE "
     "SET last_value = dds_sequences.last_value + excluded.last_value "
-    "RETURNING last_value" } };
+    "RETURNING last_value",
+    NULL } };
 
 static const mi_stmt_t insert_dds = { "mi_dds_insert", {
     "WITH v(id, batch, number, status, submitted) AS (VALUES {rows}) "
     "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
     "submitted_at, created_at, updated_at) "
-    "SELECT id, %s, batch, number, status, submitted, %s, %s FROM v "
-    "WHERE id IS NOT NULL",
-    "WITH v(id, batch, number, status, submitted) AS (VALUES {rows}) "
-    "INSERT INTO dds (id, organization_id, batch_id, dds_number, status, "
-    "submitted_at, created_at, updated_at) "
-    "SELECT id, %s, batch, number, status, CAST(submitted AS BIGINT), "
-    "CAST(%s AS BIGINT), CAST(%s AS BIGINT) FROM v WHERE id IS NOT NULL" },
-    5 };
+    "SELECT id, %s, batch, number, status, {bigint:submitted}, "
+    "{bigint:%s}, {bigint:%s} FROM v WHERE id IS NOT NULL",
+    NULL }, 5 };
 
 static const mi_stmt_t batch_of = { "mi_dds_batch", {
     "SELECT b.id, b.external_id, b.batch_number, p.id, p.name, p.hs_code, "
@@ -48,21 +40,13 @@ static const mi_stmt_t dds_of = { "mi_dds_of_batch", {
     NULL } };
 
 static const mi_stmt_t update_status = { "mi_dds_update_status", {
-    "UPDATE dds SET status = %s, submitted_at = %s, updated_at = %s "
-    "WHERE id = %s",
-    "UPDATE dds SET status = %s, submitted_at = CAST(%s AS BIGINT), "
-    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+    "UPDATE dds SET status = %s, submitted_at = {bigint:%s}, "
+    "updated_at = {bigint:%s} WHERE id = %s",
+    NULL } };
 
 int mi_dds_status_valid(const char *status)
 {
-    int i;
-
-    for (i = 0; statuses[i]; i++) {
-        if (!strcmp(statuses[i], status)) {
-            return 1;
-        }
-    }
-    return 0;
+    return mi_text_in(status, statuses);
 }
 
 /* Inserts one DDS per batch, numbered from the organization's sequence;

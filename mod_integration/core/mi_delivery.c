@@ -10,27 +10,20 @@
 #define LEASE_SLACK_MS 30000
 
 static const mi_stmt_t claim_stmt = { "mi_delivery_claim", {
-    "UPDATE webhook_deliveries SET lease_until = %s WHERE id IN "
-    "(SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
-    "ON w.id = d.webhook_id AND w.active = 1 WHERE d.state = 'PENDING' "
-    "AND d.next_attempt_at <= %s AND (d.lease_until IS NULL "
-    "OR d.lease_until < %s) ORDER BY d.next_attempt_at LIMIT %s) "
-    "AND state = 'PENDING' AND (lease_until IS NULL OR lease_until < %s) "
-    "RETURNING id",
-    "UPDATE webhook_deliveries SET lease_until = CAST(%s AS BIGINT) "
+    "UPDATE webhook_deliveries SET lease_until = {bigint:%s} "
     "WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
     "ON w.id = d.webhook_id AND w.active = 1 WHERE d.state = 'PENDING' "
-    "AND d.next_attempt_at <= CAST(%s AS BIGINT) AND (d.lease_until IS NULL "
-    "OR d.lease_until < CAST(%s AS BIGINT)) ORDER BY d.next_attempt_at "
-    "LIMIT CAST(%s AS BIGINT)) AND state = 'PENDING' "
-    "AND (lease_until IS NULL OR lease_until < CAST(%s AS BIGINT)) "
-    "RETURNING id" } };
+    "AND d.next_attempt_at <= {bigint:%s} AND (d.lease_until IS NULL "
+    "OR d.lease_until < {bigint:%s}) ORDER BY d.next_attempt_at "
+    "LIMIT {bigint:%s}) AND state = 'PENDING' "
+    "AND (lease_until IS NULL OR lease_until < {bigint:%s}) "
+    "RETURNING id",
+    NULL } };
 
 static const mi_stmt_t due_stmt = { "mi_delivery_due", {
     "SELECT 1 FROM webhook_deliveries WHERE state = 'PENDING' "
-    "AND next_attempt_at <= %s LIMIT 1",
-    "SELECT 1 FROM webhook_deliveries WHERE state = 'PENDING' "
-    "AND next_attempt_at <= CAST(%s AS BIGINT) LIMIT 1" } };
+    "AND next_attempt_at <= {bigint:%s} LIMIT 1",
+    NULL } };
 
 static const mi_stmt_t details_stmt = { "mi_delivery_details", {
     "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
@@ -46,15 +39,11 @@ static const mi_stmt_t details_stmt = { "mi_delivery_details", {
 static const mi_stmt_t delivered_stmt = { "mi_delivery_delivered", {
     "WITH v(id, status) AS (VALUES {rows}) "
     "UPDATE webhook_deliveries SET state = 'DELIVERED', "
-    "attempts = attempts + 1, last_status = v.status, last_error = NULL, "
-    "lease_until = NULL, updated_at = %s FROM v "
-    "WHERE webhook_deliveries.id = v.id",
-    "WITH v(id, status) AS (VALUES {rows}) "
-    "UPDATE webhook_deliveries SET state = 'DELIVERED', "
-    "attempts = attempts + 1, last_status = CAST(v.status AS INTEGER), "
+    "attempts = attempts + 1, last_status = {integer:v.status}, "
     "last_error = NULL, lease_until = NULL, "
-    "updated_at = CAST(%s AS BIGINT) FROM v "
-    "WHERE webhook_deliveries.id = v.id" }, 2 };
+    "updated_at = {bigint:%s} FROM v "
+    "WHERE webhook_deliveries.id = v.id",
+    NULL }, 2 };
 
 /* Their webhooks, (id) rows: no consecutive failures any more. */
 static const mi_stmt_t healthy_stmt = { "mi_delivery_healthy", {
@@ -73,12 +62,10 @@ static const mi_stmt_t failed_hook_stmt = { "mi_delivery_failed_hook", {
 
 static const mi_stmt_t failed_stmt = { "mi_delivery_failed", {
     "UPDATE webhook_deliveries SET state = %s, attempts = attempts + 1, "
-    "last_status = %s, last_error = %s, next_attempt_at = %s, "
-    "lease_until = NULL, updated_at = %s WHERE id = %s",
-    "UPDATE webhook_deliveries SET state = %s, attempts = attempts + 1, "
-    "last_status = CAST(%s AS INTEGER), last_error = %s, "
-    "next_attempt_at = CAST(%s AS BIGINT), lease_until = NULL, "
-    "updated_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+    "last_status = {integer:%s}, last_error = %s, "
+    "next_attempt_at = {bigint:%s}, lease_until = NULL, "
+    "updated_at = {bigint:%s} WHERE id = %s",
+    NULL } };
 
 /* Claimed and not sent (the process is stopping), (id) rows: due again
  * at once, for whichever process claims next. */

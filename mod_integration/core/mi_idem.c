@@ -6,27 +6,22 @@
 
 static const mi_stmt_t purge = { "mi_idem_purge", {
     "DELETE FROM idempotency_keys WHERE organization_id = %s "
-    "AND expires_at < %s",
-    "DELETE FROM idempotency_keys WHERE organization_id = %s "
-    "AND expires_at < CAST(%s AS BIGINT)" } };
+    "AND expires_at < {bigint:%s}",
+    NULL } };
 
 static const mi_stmt_t claim = { "mi_idem_claim", {
     "INSERT INTO idempotency_keys (organization_id, idem_key, request_hash, "
-    "state, created_at, expires_at) VALUES (%s, %s, %s, 'RUNNING', %s, %s) "
-    "ON CONFLICT (organization_id, idem_key) DO NOTHING RETURNING idem_key",
-    "INSERT INTO idempotency_keys (organization_id, idem_key, request_hash, "
     "state, created_at, expires_at) VALUES (%s, %s, %s, 'RUNNING', "
-    "CAST(%s AS BIGINT), CAST(%s AS BIGINT)) "
-    "ON CONFLICT (organization_id, idem_key) DO NOTHING RETURNING idem_key" } };
+    "{bigint:%s}, {bigint:%s}) "
+    "ON CONFLICT (organization_id, idem_key) DO NOTHING RETURNING idem_key",
+    NULL } };
 
 static const mi_stmt_t takeover = { "mi_idem_takeover", {
-    "UPDATE idempotency_keys SET created_at = %s WHERE organization_id = %s "
-    "AND idem_key = %s AND request_hash = %s AND state = 'RUNNING' "
-    "AND created_at < %s RETURNING idem_key",
-    "UPDATE idempotency_keys SET created_at = CAST(%s AS BIGINT) "
+    "UPDATE idempotency_keys SET created_at = {bigint:%s} "
     "WHERE organization_id = %s AND idem_key = %s AND request_hash = %s "
-    "AND state = 'RUNNING' AND created_at < CAST(%s AS BIGINT) "
-    "RETURNING idem_key" } };
+    "AND state = 'RUNNING' AND created_at < {bigint:%s} "
+    "RETURNING idem_key",
+    NULL } };
 
 static const mi_stmt_t lookup = { "mi_idem_lookup", {
     "SELECT request_hash, state, response_status, response_body "
@@ -34,11 +29,10 @@ static const mi_stmt_t lookup = { "mi_idem_lookup", {
     NULL } };
 
 static const mi_stmt_t complete = { "mi_idem_complete", {
-    "UPDATE idempotency_keys SET state = 'DONE', response_status = %s, "
-    "response_body = %s WHERE organization_id = %s AND idem_key = %s",
     "UPDATE idempotency_keys SET state = 'DONE', "
-    "response_status = CAST(%s AS INTEGER), response_body = %s "
-    "WHERE organization_id = %s AND idem_key = %s" } };
+    "response_status = {integer:%s}, response_body = %s "
+    "WHERE organization_id = %s AND idem_key = %s",
+    NULL } };
 
 static const mi_stmt_t release = { "mi_idem_release", {
     "DELETE FROM idempotency_keys WHERE organization_id = %s "

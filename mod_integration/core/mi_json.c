@@ -1,6 +1,6 @@
 /* mi_json.c: Jansson tied to APR pools, strict parsing, compact dumps. */
-#include <string.h>
 #include "mi_json.h"
+#include "mi_buf.h"
 #include "mi_time.h"
 
 static apr_status_t json_cleanup(void *data)
@@ -36,46 +36,22 @@ mi_json_parse_e mi_json_parse(apr_pool_t *pool, const char *buf,
     return MI_JSON_OK;
 }
 
-struct dump_buf {
-    apr_pool_t *pool;
-    char *data;
-    apr_size_t len;
-    apr_size_t cap;
-};
-
 static int dump_append(const char *chunk, size_t size, void *data)
 {
-    struct dump_buf *b = data;
-
-    if (b->len + size + 1 > b->cap) {
-        apr_size_t cap = b->cap ? b->cap * 2 : 1024;
-        char *grown;
-
-        while (cap < b->len + size + 1) {
-            cap *= 2;
-        }
-        grown = apr_palloc(b->pool, cap);
-        if (b->len) {
-            memcpy(grown, b->data, b->len);
-        }
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, chunk, size);
-    b->len += size;
-    b->data[b->len] = '\0';
+    mi_buf_append(data, chunk, size);
     return 0;
 }
 
 char *mi_json_dump(apr_pool_t *pool, const json_t *json)
 {
-    struct dump_buf b = { pool, NULL, 0, 0 };
+    mi_buf_t b;
 
+    mi_buf_init(&b, pool, 1024);
     if (json_dump_callback(json, dump_append, &b,
                            JSON_COMPACT | JSON_ENCODE_ANY) != 0) {
         return NULL;
     }
-    return b.data ? b.data : apr_pstrdup(pool, "");
+    return mi_buf_cstr(&b);
 }
 
 json_t *mi_json_string_or_null(const char *s)

@@ -5,33 +5,12 @@
 
 void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap)
 {
-    w->pool = pool;
-    w->cap = cap ? cap : 256;
-    w->buf = apr_palloc(pool, w->cap);
-    w->len = 0;
-}
-
-static char *reserve(mi_jsonw_t *w, apr_size_t n)
-{
-    if (w->len + n > w->cap) {
-        apr_size_t cap = w->cap * 2;
-        char *grown;
-
-        while (cap < w->len + n) {
-            cap *= 2;
-        }
-        grown = apr_palloc(w->pool, cap);
-        memcpy(grown, w->buf, w->len);
-        w->buf = grown;
-        w->cap = cap;
-    }
-    return w->buf + w->len;
+    mi_buf_init(w, pool, cap);
 }
 
 void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len)
 {
-    memcpy(reserve(w, len), s, len);
-    w->len += len;
+    mi_buf_append(w, s, len);
 }
 
 void mi_jsonw_str(mi_jsonw_t *w, const char *s)
@@ -48,7 +27,7 @@ void mi_jsonw_str(mi_jsonw_t *w, const char *s)
     n = strlen(s);
     end = s + n;
     /* Worst case: every byte a \u00XX escape, plus the quotes. */
-    o = reserve(w, n * 6 + 2);
+    o = mi_buf_reserve(w, n * 6 + 2);
     *o++ = '"';
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;

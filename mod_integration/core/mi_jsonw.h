@@ -4,14 +4,10 @@
 #ifndef MI_JSONW_H
 #define MI_JSONW_H
 
-#include "mi_common.h"
+#include "mi_buf.h"
 
-typedef struct {
-    apr_pool_t *pool;
-    char *buf;
-    apr_size_t len;
-    apr_size_t cap;
-} mi_jsonw_t;
+/* The text written so far is w.buf, w.len bytes (no NUL after it). */
+typedef mi_buf_t mi_jsonw_t;
 
 void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap);
 

@@ -31,9 +31,8 @@ static const mi_stmt_t journal_mode = { "mi_migrations_journal", {
 
 static const mi_stmt_t record_version = { "mi_migrations_record", {
     "INSERT INTO schema_migrations (version, name, applied_at) "
-    "VALUES (%s, %s, %s)",
-    "INSERT INTO schema_migrations (version, name, applied_at) "
-    "VALUES (CAST(%s AS INTEGER), %s, CAST(%s AS BIGINT))" } };
+    "VALUES ({integer:%s}, %s, {bigint:%s})",
+    NULL } };
 
 int mi_migrate_latest(mi_dialect_e dialect)
 {

@@ -32,11 +32,9 @@ static const mi_stmt_t any_stmt = { "mi_outbox_any", {
 
 static const mi_stmt_t take_stmt = { "mi_outbox_take", {
     "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
-    "ORDER BY event_time LIMIT %s) "
+    "ORDER BY event_time LIMIT {bigint:%s}) "
     "RETURNING organization_id, event, data, event_time",
-    "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
-    "ORDER BY event_time LIMIT CAST(%s AS BIGINT)) "
-    "RETURNING organization_id, event, data, event_time" } };
+    NULL } };
 
 /* The body of each delivery is fixed here, per webhook (its integration's
  * id); its bytes are what is signed and sent, on every attempt. */

@@ -9,12 +9,9 @@ static const mi_stmt_t insert_log = { "mi_synclog_insert", {
     "INSERT INTO sync_logs (id, organization_id, integration_id, "
     "entity_type, action, status, records_affected, error_message, metadata, "
     "started_at, completed_at, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-    "INSERT INTO sync_logs (id, organization_id, integration_id, "
-    "entity_type, action, status, records_affected, error_message, metadata, "
-    "started_at, completed_at, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, CAST(%s AS INTEGER), %s, %s, "
-    "CAST(%s AS BIGINT), CAST(%s AS BIGINT), CAST(%s AS BIGINT))" } };
+    "VALUES (%s, %s, %s, %s, %s, %s, {integer:%s}, %s, %s, "
+    "{bigint:%s}, {bigint:%s}, {bigint:%s})",
+    NULL } };
 
 const char *mi_synclog_status(const mi_synclog_t *log)
 {
@@ -57,13 +54,9 @@ static const mi_stmt_t list_logs = { "mi_synclog_list", {
     "records_affected, error_message, metadata, started_at, completed_at, "
     "created_at FROM sync_logs WHERE organization_id = %s "
     "AND (%s = '' OR entity_type = %s) AND (%s = '' OR status = %s) "
-    "ORDER BY created_at DESC, id DESC LIMIT %s OFFSET %s",
-    "SELECT id, integration_id, entity_type, action, status, "
-    "records_affected, error_message, metadata, started_at, completed_at, "
-    "created_at FROM sync_logs WHERE organization_id = %s "
-    "AND (%s = '' OR entity_type = %s) AND (%s = '' OR status = %s) "
-    "ORDER BY created_at DESC, id DESC LIMIT CAST(%s AS BIGINT) "
-    "OFFSET CAST(%s AS BIGINT)" } };
+    "ORDER BY created_at DESC, id DESC LIMIT {bigint:%s} "
+    "OFFSET {bigint:%s}",
+    NULL } };
 
 static const mi_stmt_t count_logs = { "mi_synclog_count", {
     "SELECT COUNT(*) FROM sync_logs WHERE organization_id = %s "

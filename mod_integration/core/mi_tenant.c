@@ -4,9 +4,9 @@
 #include "mi_time.h"
 
 static const mi_stmt_t org_insert = { "mi_org_insert", {
-    "INSERT INTO organizations (id, name, created_at) VALUES (%s, %s, %s)",
     "INSERT INTO organizations (id, name, created_at) "
-    "VALUES (%s, %s, CAST(%s AS BIGINT))" } };
+    "VALUES (%s, %s, {bigint:%s})",
+    NULL } };
 
 static const mi_stmt_t org_exists = { "mi_org_exists", {
     "SELECT id FROM organizations WHERE id = %s",
@@ -14,9 +14,8 @@ static const mi_stmt_t org_exists = { "mi_org_exists", {
 
 static const mi_stmt_t integration_insert = { "mi_integration_insert", {
     "INSERT INTO integrations (id, organization_id, name, status, "
-    "created_at) VALUES (%s, %s, %s, 'ACTIVE', %s)",
-    "INSERT INTO integrations (id, organization_id, name, status, "
-    "created_at) VALUES (%s, %s, %s, 'ACTIVE', CAST(%s AS BIGINT))" } };
+    "created_at) VALUES (%s, %s, %s, 'ACTIVE', {bigint:%s})",
+    NULL } };
 
 static const mi_stmt_t integration_status = { "mi_integration_status", {
     "UPDATE integrations SET status = %s WHERE id = %s",

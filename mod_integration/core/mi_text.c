@@ -1,5 +1,6 @@
 /* mi_text.c: identifiers and the small text rules of the contract. */
 #include <string.h>
+#include <apr_escape.h>
 #include "mi_text.h"
 #include "mi_crypto.h"
 #include "mi_time.h"
@@ -189,40 +190,11 @@ const char *mi_utf8_clean(apr_pool_t *pool, const char *s)
     return out;
 }
 
-static int hexval(char c)
+const char *mi_url_decode(apr_pool_t *pool, const char *s)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-char *mi_url_decode(apr_pool_t *pool, const char *s)
-{
-    char *out = apr_palloc(pool, strlen(s) + 1), *o = out;
-
-    for (; *s; s++) {
-        if (*s == '%') {
-            int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
-
-            if (lo < 0 || (hi == 0 && lo == 0)) {
-                return NULL;
-            }
-            *o++ = (char)(hi * 16 + lo);
-            s += 2;
-        }
-        else {
-            *o++ = *s;
-        }
-    }
-    *o = '\0';
-    return out;
+    /* NULL on a malformed escape (APR_EINVAL) or an escaped NUL (APR_BADCH,
+     * forbidden always); "+" stays "+". s itself when it has no escape. */
+    return apr_punescape_url(pool, s, NULL, NULL, 0);
 }
 
 const char *mi_query_parse(apr_pool_t *pool, const char *args,
@@ -237,7 +209,8 @@ const char *mi_query_parse(apr_pool_t *pool, const char *args,
     copy = apr_pstrdup(pool, args);
     for (pair = apr_strtok(copy, "&", &state); pair;
          pair = apr_strtok(NULL, "&", &state)) {
-        char *eq = strchr(pair, '='), *name, *value;
+        char *eq = strchr(pair, '=');
+        const char *name, *value;
 
         if (eq) {
             *eq = '\0';
@@ -265,4 +238,14 @@ char *mi_text_fill(apr_pool_t *pool, const char *template, const char *value)
     }
     return apr_pstrcat(pool, apr_pstrndup(pool, template, at - template),
                        value, at + 2, NULL);
+}
+
+int mi_text_in(const char *s, const char *const *list)
+{
+    for (; s && *list; list++) {
+        if (!strcmp(*list, s)) {
+            return 1;
+        }
+    }
+    return 0;
 }

@@ -36,9 +36,9 @@ int mi_utf8_valid(const char *s, apr_size_t len);
  * that text from a request can be quoted in a JSON body. NULL stays NULL. */
 const char *mi_utf8_clean(apr_pool_t *pool, const char *s);
 
-/* Decodes %XX escapes of a path segment; NULL on a malformed escape or an
- * escaped NUL. */
-char *mi_url_decode(apr_pool_t *pool, const char *s);
+/* Decodes %XX escapes of a path segment (apr_punescape_url); NULL on a
+ * malformed escape or an escaped NUL. */
+const char *mi_url_decode(apr_pool_t *pool, const char *s);
 
 /* Splits a query string ("a=1&b=x%2Cy"; NULL for none) into a table of
  * decoded names and values (a name without "=" gets ""). "+" stays "+":
@@ -47,6 +47,10 @@ char *mi_url_decode(apr_pool_t *pool, const char *s);
  * UTF-8. */
 const char *mi_query_parse(apr_pool_t *pool, const char *args,
                            apr_table_t **out);
+
+/* 1 when s (may be NULL: 0) is one of the strings of list, which ends with
+ * NULL. */
+int mi_text_in(const char *s, const char *const *list);
 
 /* template with its one "%s" replaced by value (messages kept as data). */
 char *mi_text_fill(apr_pool_t *pool, const char *template, const char *value);

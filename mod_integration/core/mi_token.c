@@ -20,16 +20,14 @@ static const mi_stmt_t lookup_stmt = { "mi_token_lookup", {
     NULL } };
 
 static const mi_stmt_t touch_stmt = { "mi_token_touch", {
-    "UPDATE tokens SET last_used_at = %s WHERE id = %s",
-    "UPDATE tokens SET last_used_at = CAST(%s AS BIGINT) WHERE id = %s" } };
+    "UPDATE tokens SET last_used_at = {bigint:%s} WHERE id = %s",
+    NULL } };
 
 static const mi_stmt_t insert_stmt = { "mi_token_insert", {
     "INSERT INTO tokens (id, integration_id, name, token_hash, prefix, "
-    "scopes, expires_at, revoked, created_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, 0, %s)",
-    "INSERT INTO tokens (id, integration_id, name, token_hash, prefix, "
     "scopes, expires_at, revoked, created_at) VALUES (%s, %s, %s, %s, %s, "
-    "%s, CAST(%s AS BIGINT), 0, CAST(%s AS BIGINT))" } };
+    "%s, {bigint:%s}, 0, {bigint:%s})",
+    NULL } };
 
 static const mi_stmt_t list_stmt = { "mi_token_list", {
     "SELECT id, name, prefix, scopes, expires_at, revoked, created_at, "
@@ -60,18 +58,6 @@ int mi_token_well_formed(const char *s)
     return 1;
 }
 
-static int scope_known(const char *s)
-{
-    int i;
-
-    for (i = 0; mi_scopes[i]; i++) {
-        if (!strcmp(mi_scopes[i], s)) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 const char *mi_scopes_parse(apr_pool_t *pool, const char *list,
                             const char **bad)
 {
@@ -88,7 +74,7 @@ const char *mi_scopes_parse(apr_pool_t *pool, const char *list,
     }
     for (tok = apr_strtok(copy, ", ", &state); tok;
          tok = apr_strtok(NULL, ", ", &state)) {
-        if (!scope_known(tok)) {
+        if (!mi_text_in(tok, mi_scopes)) {
             *bad = tok;
             return NULL;
         }
@@ -173,7 +159,7 @@ mi_result_e mi_token_create(mi_db_t *db, apr_pool_t *pool,
 {
     const char *args[8];
     mi_rows_t rows;
-    char *hex = mi_random_hex(pool, MI_TOKEN_HEX_LEN / 2);
+    const char *hex = mi_random_hex(pool, MI_TOKEN_HEX_LEN / 2);
 
     if (mi_db_select(db, pool, &integration_exists, &rows, 1,
                      &integration_id) != APR_SUCCESS) {

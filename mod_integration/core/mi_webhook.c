@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <apr_base64.h>
+#include <apr_escape.h>
 #include "mi_webhook.h"
 #include "mi_crypto.h"
 #include "mi_text.h"
@@ -26,11 +27,9 @@ const char *const mi_webhook_events[] = {
 static const mi_stmt_t insert_stmt = { "mi_webhook_insert", {
     "INSERT INTO webhooks (id, organization_id, integration_id, url, events, "
     "secret, active, failure_count, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, 1, 0, %s, %s)",
-    "INSERT INTO webhooks (id, organization_id, integration_id, url, events, "
-    "secret, active, failure_count, created_at, updated_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, 1, 0, CAST(%s AS BIGINT), "
-    "CAST(%s AS BIGINT))" } };
+    "VALUES (%s, %s, %s, %s, %s, %s, 1, 0, {bigint:%s}, "
+    "{bigint:%s})",
+    NULL } };
 
 static const mi_stmt_t list_stmt = { "mi_webhook_list", {
     "SELECT " COLUMNS " FROM webhooks WHERE integration_id = %s "
@@ -54,23 +53,17 @@ static const mi_stmt_t update_stmt = { "mi_webhook_update", {
     "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
     "ELSE failure_count END, "
     "active = CASE WHEN %s = '' THEN active WHEN %s = '1' THEN 1 ELSE 0 END, "
-    "updated_at = %s WHERE id = %s AND integration_id = %s",
-    "UPDATE webhooks SET url = COALESCE(%s, url), "
-    "events = COALESCE(%s, events), "
-    "failure_count = CASE WHEN %s = '1' AND active = 0 THEN 0 "
-    "ELSE failure_count END, "
-    "active = CASE WHEN %s = '' THEN active WHEN %s = '1' THEN 1 ELSE 0 END, "
-    "updated_at = CAST(%s AS BIGINT) WHERE id = %s AND integration_id = %s" } };
+    "updated_at = {bigint:%s} WHERE id = %s AND integration_id = %s",
+    NULL } };
 
 static const mi_stmt_t delete_stmt = { "mi_webhook_delete", {
     "DELETE FROM webhooks WHERE id = %s AND integration_id = %s",
     NULL } };
 
 static const mi_stmt_t rotate_stmt = { "mi_webhook_rotate", {
-    "UPDATE webhooks SET secret = %s, updated_at = %s "
+    "UPDATE webhooks SET secret = %s, updated_at = {bigint:%s} "
     "WHERE id = %s AND integration_id = %s",
-    "UPDATE webhooks SET secret = %s, updated_at = CAST(%s AS BIGINT) "
-    "WHERE id = %s AND integration_id = %s" } };
+    NULL } };
 
 static const mi_stmt_t deliveries_stmt = { "mi_webhook_deliveries", {
     "SELECT d.id, d.event, d.state, d.attempts, d.last_status, d.last_error, "
@@ -79,18 +72,6 @@ static const mi_stmt_t deliveries_stmt = { "mi_webhook_deliveries", {
     "WHERE d.webhook_id = %s AND w.integration_id = %s "
     "ORDER BY d.created_at DESC, d.id DESC LIMIT 100",
     NULL } };
-
-static int event_known(const char *name)
-{
-    int i;
-
-    for (i = 0; mi_webhook_events[i]; i++) {
-        if (!strcmp(mi_webhook_events[i], name)) {
-            return 1;
-        }
-    }
-    return 0;
-}
 
 const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
 {
@@ -107,7 +88,7 @@ const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
         }
         /* The whole string: "sync.completed\u0000x" is no event. */
         if (strlen(json_string_value(e)) != json_string_length(e)
-            || !event_known(json_string_value(e))) {
+            || !mi_text_in(json_string_value(e), mi_webhook_events)) {
             return apr_psprintf(pool, "Unknown event \"%s\"",
                                 json_string_value(e));
         }
@@ -170,21 +151,16 @@ apr_status_t mi_webhook_hmac(apr_pool_t *pool, const char *secret,
     int key_len = apr_base64_decode(key, enc);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    char *h, *b;
-    unsigned int i;
+    char *b;
 
     if (strncmp(secret, SECRET_PREFIX, strlen(SECRET_PREFIX))
         || !HMAC(EVP_sha256(), key, key_len, (const unsigned char *)msg, len,
                  mac, &mac_len)) {
         return APR_EGENERAL;
     }
-    h = apr_palloc(pool, 2 * mac_len + 1);
-    for (i = 0; i < mac_len; i++) {
-        apr_snprintf(h + 2 * i, 3, "%02x", mac[i]);
-    }
     b = apr_palloc(pool, apr_base64_encode_len((int)mac_len));
     apr_base64_encode(b, (const char *)mac, (int)mac_len);
-    *hex = h;
+    *hex = apr_pescape_hex(pool, mac, mac_len, 0);
     *b64 = b;
     return APR_SUCCESS;
 }

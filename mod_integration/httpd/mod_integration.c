@@ -131,7 +131,7 @@ static int read_request(mi_req_t *req, const char *raw_param)
     const char *err;
 
     if (raw_param) {
-        char *id = mi_url_decode(r->pool, raw_param);
+        const char *id = mi_url_decode(r->pool, raw_param);
 
         if (!id) {
             return mi_http_invalid(r, "Malformed percent-encoding in path"),

@@ -2,6 +2,7 @@
  * merging, and the Integration* directives (docs/directives.md). */
 #include "mod_integration.h"
 #include "mod_integration_conf.h"
+#include "mi_text.h"
 
 #define MI_DEFAULT_RATE_LIMIT   100
 #define MI_DEFAULT_RATE_WINDOW  60
@@ -173,25 +174,26 @@ static const char *set_list_cache(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-/* "10s", "500ms", "2m"; a bare number is seconds. */
-static int parse_duration(const char *arg, apr_interval_time_t *out)
+/* "10s", "500ms", "2m", "1h" (httpd's ap_timeout_parameter_parse, which
+ * also takes "2mi" and "2min"); a bare number is seconds. At most a day. */
+static int parse_duration(apr_pool_t *p, const char *arg,
+                          apr_interval_time_t *out)
 {
-    char *end;
-    apr_int64_t n = apr_strtoi64(arg, &end, 10);
+    static const char *const units[] = { "", "ms", "s", "m", "mi", "min",
+                                         "h", NULL };
+    char *unit;
+    apr_int64_t n = apr_strtoi64(arg, &unit, 10);
 
-    if (end == arg || n < 0 || n > 86400000) {
+    /* httpd's parser reads a missing number as 0 and only the first letters
+     * of the unit ("10sx" is 10 s), and could overflow: the whole text is
+     * checked here first. */
+    if (unit == arg || n < 0 || n > 86400000 || !mi_text_in(unit, units)) {
         return 0;
     }
-    if (!strcmp(end, "ms")) {
-        *out = apr_time_from_msec(n);
+    if (!strcmp(unit, "m")) {
+        arg = apr_pstrcat(p, arg, "i", NULL);   /* httpd's minutes: "mi" */
     }
-    else if (!*end || !strcmp(end, "s")) {
-        *out = apr_time_from_sec(n);
-    }
-    else if (!strcmp(end, "m")) {
-        *out = apr_time_from_sec(n * 60);
-    }
-    else {
+    if (ap_timeout_parameter_parse(arg, out, "s") != APR_SUCCESS) {
         return 0;
     }
     return *out <= apr_time_from_sec(86400);
@@ -211,7 +213,7 @@ static const char *set_webhook_timeout(cmd_parms *cmd, void *dc,
 {
     mi_server_conf_t *conf = mi_conf_of(cmd->server);
 
-    if (!parse_duration(arg, &conf->delivery.timeout)
+    if (!parse_duration(cmd->temp_pool, arg, &conf->delivery.timeout)
         || conf->delivery.timeout < apr_time_from_msec(10)) {
         return "IntegrationWebhookTimeout must be a duration from 10ms to "
                "1 day, e.g. 10s or 500ms";
@@ -231,7 +233,7 @@ static const char *set_retry_delays(cmd_parms *cmd, void *dc,
         conf->delivery.ndelays = 0;
         conf->set |= MI_SET_DELAYS;
     }
-    if (!parse_duration(arg, &delay)) {
+    if (!parse_duration(cmd->temp_pool, arg, &delay)) {
         return "IntegrationWebhookRetryDelays takes durations, e.g. 1s 5s 30s "
                "or 50ms 100ms 200ms";
     }
@@ -260,7 +262,7 @@ static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     mi_server_conf_t *conf = mi_conf_of(cmd->server);
 
-    if (!parse_duration(arg, &conf->db_timeout)
+    if (!parse_duration(cmd->temp_pool, arg, &conf->db_timeout)
         || conf->db_timeout < apr_time_from_msec(100)
         || conf->db_timeout > apr_time_from_sec(600)) {
         return "IntegrationDbTimeout must be a duration from 100ms to 10m, "

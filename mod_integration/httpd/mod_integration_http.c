@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <string.h>
 #include "mod_integration_http.h"
+#include "mi_buf.h"
 #include "mi_jsonw.h"
 
 #define MI_RETRY_AFTER_DB "2"
@@ -127,8 +128,7 @@ int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
     apr_bucket_brigade *bb;
-    apr_size_t total = 0, cap;
-    char *data;
+    mi_buf_t body;
     int seen_eos = 0;
 
     *buf = NULL;
@@ -139,8 +139,10 @@ int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
         r->connection->keepalive = AP_CONN_CLOSE;
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
-    cap = cl && apr_atoi64(cl) > 0 ? (apr_size_t)apr_atoi64(cl) + 1 : 8192;
-    data = apr_palloc(r->pool, cap);
+    /* Room for the announced body and its NUL: one block when it is
+     * right. */
+    mi_buf_init(&body, r->pool, cl && apr_atoi64(cl) > 0
+                                    ? (apr_size_t)apr_atoi64(cl) + 1 : 8192);
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     do {
         apr_bucket *b;
@@ -168,27 +170,15 @@ int mi_http_read_body(request_rec *r, apr_off_t limit, char **buf,
                     != APR_SUCCESS) {
                 return HTTP_BAD_REQUEST;
             }
-            if ((apr_off_t)(total + n) > limit) {
+            if ((apr_off_t)(body.len + n) > limit) {
                 r->connection->keepalive = AP_CONN_CLOSE;
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
-            if (total + n + 1 > cap) {
-                char *grown;
-
-                while (total + n + 1 > cap) {
-                    cap *= 2;
-                }
-                grown = apr_palloc(r->pool, cap);
-                memcpy(grown, data, total);
-                data = grown;
-            }
-            memcpy(data + total, chunk, n);
-            total += n;
+            mi_buf_append(&body, chunk, n);
         }
         apr_brigade_cleanup(bb);
     } while (!seen_eos);
-    data[total] = '\0';
-    *buf = data;
-    *len = total;
+    *buf = mi_buf_cstr(&body);
+    *len = body.len;
     return OK;
 }
