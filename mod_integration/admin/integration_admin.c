@@ -75,6 +75,16 @@ static int db_fail(admin_t *a, const char *what)
                                             : "database error");
 }
 
+/* A core operation that did not succeed for want of the database or of
+ * randomness (what else it may answer, the caller has told). */
+static int result_fail(admin_t *a, mi_result_e rc, const char *what)
+{
+    if (rc == MI_ERR_INTERNAL) {
+        return fail(what, "no random bytes from libcrypto, or no memory");
+    }
+    return db_fail(a, what);
+}
+
 /* The value of --name among the command's arguments, or NULL; the
  * positional arguments are collected into pos. */
 static const char *option(admin_t *a, const char *name)
@@ -154,14 +164,16 @@ static int cmd_org(admin_t *a)
 {
     apr_array_header_t *pos = positionals(a, 2);
     const char *id;
+    mi_result_e rc;
 
     if (a->argc < 2 || strcmp(a->argv[1], "create") || pos->nelts != 1
         || !*APR_ARRAY_IDX(pos, 0, const char *)) {
         return usage("expected: org create NAME");
     }
-    if (mi_org_create(a->db, a->pool, APR_ARRAY_IDX(pos, 0, const char *),
-                      &id) != MI_OK) {
-        return db_fail(a, "cannot create the organization");
+    if ((rc = mi_org_create(a->db, a->pool,
+                            APR_ARRAY_IDX(pos, 0, const char *), &id))
+            != MI_OK) {
+        return result_fail(a, rc, "cannot create the organization");
     }
     printf("%s\n", id);
     return 0;
@@ -184,7 +196,7 @@ static int cmd_integration(admin_t *a)
             return fail("no such organization", org);
         }
         if (rc != MI_OK) {
-            return db_fail(a, "cannot create the integration");
+            return result_fail(a, rc, "cannot create the integration");
         }
         printf("%s\n", id);
         return 0;
@@ -232,7 +244,7 @@ static int token_create(admin_t *a)
         return fail("no such integration", integration);
     }
     if (rc != MI_OK) {
-        return db_fail(a, "cannot create the token");
+        return result_fail(a, rc, "cannot create the token");
     }
     printf("%s\n", raw);
     return 0;
@@ -335,7 +347,7 @@ static int cmd_dds(admin_t *a)
         return fail("no such batch in that organization", batch);
     }
     if (rc != MI_OK) {
-        return db_fail(a, "cannot change the DDS status");
+        return result_fail(a, rc, "cannot change the DDS status");
     }
     printf("%s\n", number);
     fprintf(stderr, "%s: %s -> %s\n", number, previous ? previous : "(new)",

@@ -21,12 +21,22 @@
 #define MI_PAGE_LIMIT_DEFAULT    50
 #define MI_PAGE_LIMIT_MAX        100
 
-/* Outcome of a core operation, mapped to HTTP once, in the glue. */
+/* The outcome of every core operation that the glue or the admin tool
+ * acts on: one vocabulary, mapped to HTTP in one place (mi_http_result in
+ * the glue). apr_status_t stays below it, in mi_db's driver calls and APR's
+ * own; checks of input return NULL or their VALIDATION_ERROR message (what
+ * MI_ERR_INVALID carries to the glue). */
 typedef enum {
     MI_OK = 0,
     MI_ERR_NOT_FOUND,     /* the record (or token, org, ...) does not exist */
     MI_ERR_CONFLICT,      /* refused to keep references intact */
-    MI_ERR_DB             /* the database failed or could not be reached */
+    MI_ERR_INVALID,       /* the request breaks a rule; a message says which */
+    MI_ERR_RETRY,         /* the database rolled the unit of work back to let
+                           * another go on (deadlock, serialization failure):
+                           * running it again may succeed */
+    MI_ERR_DB,            /* the database failed or could not be reached */
+    MI_ERR_INTERNAL       /* neither the request nor the database: no random
+                           * bytes from libcrypto, no memory */
 } mi_result_e;
 
 #define MI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -14,44 +14,44 @@ static const mi_stmt_t get_stmt = { "mi_counts_get", {
     "AND entity_type = %s",
     NULL } };
 
-apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           const char *entity_type, apr_int64_t delta)
+mi_result_e mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          const char *entity_type, apr_int64_t delta)
 {
     const char *args[3];
 
     args[0] = org;
     args[1] = entity_type;
     args[2] = mi_db_int(pool, delta);
-    return mi_db_exec(db, pool, &add_stmt, NULL, 3, args);
+    return mi_db_result(db, mi_db_exec(db, pool, &add_stmt, NULL, 3, args));
 }
 
-apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           const char *entity_type, apr_int64_t *total,
-                           apr_int64_t *version)
+mi_result_e mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          const char *entity_type, apr_int64_t *total,
+                          apr_int64_t *version)
 {
     const char *args[2] = { org, entity_type };
     mi_rows_t rows;
 
     if (mi_db_select(db, pool, &get_stmt, &rows, 2, args) != APR_SUCCESS) {
-        return APR_EGENERAL;
+        return mi_db_failure(db);
     }
     *total = rows.nrows ? apr_atoi64(rows.rows[0][0]) : 0;
     *version = rows.nrows ? apr_atoi64(rows.rows[0][1]) : 0;
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 static const mi_stmt_t all_stmt = { "mi_counts_all", {
     "SELECT entity_type, total FROM record_counts WHERE organization_id = %s",
     NULL } };
 
-apr_status_t mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           apr_hash_t **totals)
+mi_result_e mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          apr_hash_t **totals)
 {
     mi_rows_t rows;
     int i;
 
     if (mi_db_select(db, pool, &all_stmt, &rows, 1, &org) != APR_SUCCESS) {
-        return APR_EGENERAL;
+        return mi_db_failure(db);
     }
     *totals = apr_hash_make(pool);
     for (i = 0; i < rows.nrows; i++) {
@@ -60,5 +60,5 @@ apr_status_t mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
         *n = apr_atoi64(rows.rows[i][1]);
         apr_hash_set(*totals, rows.rows[i][0], APR_HASH_KEY_STRING, n);
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }

@@ -9,16 +9,16 @@
 
 /* Records of this type were written: delta added to the total (0 for
  * updates), the version moved on. */
-apr_status_t mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           const char *entity_type, apr_int64_t delta);
+mi_result_e mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          const char *entity_type, apr_int64_t delta);
 
 /* The total and version; both 0 before the first write. */
-apr_status_t mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           const char *entity_type, apr_int64_t *total,
-                           apr_int64_t *version);
+mi_result_e mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          const char *entity_type, apr_int64_t *total,
+                          apr_int64_t *version);
 
 /* Every type's total of the organization: entity type -> apr_int64_t *. */
-apr_status_t mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
-                           apr_hash_t **totals);
+mi_result_e mi_counts_all(mi_db_t *db, apr_pool_t *pool, const char *org,
+                          apr_hash_t **totals);
 
 #endif

@@ -270,6 +270,18 @@ static int is_transient(const char *msg)
            && (!strncmp(c + 3, "40001:", 6) || !strncmp(c + 3, "40P01:", 6));
 }
 
+mi_result_e mi_db_failure(const mi_db_t *db)
+{
+    return db->dialect == MI_DIALECT_PGSQL && db->error
+                   && is_transient(db->error)
+               ? MI_ERR_RETRY : MI_ERR_DB;
+}
+
+mi_result_e mi_db_result(const mi_db_t *db, apr_status_t rv)
+{
+    return rv == APR_SUCCESS ? MI_OK : mi_db_failure(db);
+}
+
 static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
 {
     const char *msg = apr_dbd_error(db->driver, db->handle, rc);
@@ -277,7 +289,6 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
     /* The driver's text lives in the connection and is overwritten by the
      * next call: copy it now. */
     db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
-    db->transient = is_transient(db->error);
     if (db->in_txn) {
         db->failed = 1;
     }
@@ -627,7 +638,6 @@ apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
     }
     db->in_txn = 1;
     db->failed = 0;
-    db->transient = 0;
     db->used = 1;
     /* The connection returns to the pool as it is: never with an open
      * transaction, whatever path the request takes. */

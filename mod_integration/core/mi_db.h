@@ -60,9 +60,6 @@ typedef struct {
     mi_dialect_e dialect;
     int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
-    int transient;                  /* ...with a deadlock or serialization
-                                     * failure: running the unit of work
-                                     * again may succeed */
     int used;                       /* a statement succeeded on it */
     const char *error;              /* last error, copied from the driver */
 } mi_db_t;
@@ -137,6 +134,15 @@ void mi_db_forget_statements(mi_db_t *db);
 apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool);
 apr_status_t mi_db_commit(mi_db_t *db);
 void mi_db_rollback(mi_db_t *db);
+
+/* What the last failed call on db means for its unit of work: MI_ERR_RETRY
+ * when PostgreSQL rolled it back to let another go on (deadlock,
+ * serialization failure), MI_ERR_DB otherwise. The operations of the core
+ * return it, so that the retry signal travels in their result. */
+mi_result_e mi_db_failure(const mi_db_t *db);
+
+/* MI_OK when rv (of a call on db) is APR_SUCCESS, else mi_db_failure. */
+mi_result_e mi_db_result(const mi_db_t *db, apr_status_t rv);
 
 /* Convenience: an int64 as a decimal string parameter. */
 const char *mi_db_int(apr_pool_t *pool, apr_int64_t v);

@@ -51,11 +51,11 @@ int mi_dds_status_valid(const char *status)
 
 /* Inserts one DDS per batch, numbered from the organization's sequence;
  * ids and numbers go into out (may be NULL). */
-static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
-                                    const char *org,
-                                    const apr_array_header_t *batches,
-                                    const char *status, apr_int64_t now,
-                                    json_t *out)
+static mi_result_e insert_numbered(mi_db_t *db, apr_pool_t *pool,
+                                   const char *org,
+                                   const apr_array_header_t *batches,
+                                   const char *status, apr_int64_t now,
+                                   json_t *out)
 {
     char year[MI_ISO_LEN + 1];
     const char ***rows = apr_palloc(pool, batches->nelts * sizeof(*rows));
@@ -71,10 +71,11 @@ static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
     args[1] = year;
     args[2] = apr_itoa(pool, batches->nelts);
     if (mi_db_select(db, pool, &next_numbers, &r, 3, args) != APR_SUCCESS
-        || r.nrows != 1
-        || mi_ids_new(pool, "c", (apr_size_t)batches->nelts, ids)
-               != APR_SUCCESS) {
-        return APR_EGENERAL;
+        || r.nrows != 1) {
+        return mi_db_failure(db);
+    }
+    if (mi_ids_new(pool, "c", (apr_size_t)batches->nelts, ids) != MI_OK) {
+        return MI_ERR_INTERNAL;
     }
     last = apr_atoi64(r.rows[0][0]);
     if (!strcmp(status, "SUBMITTED")) {
@@ -99,17 +100,19 @@ static apr_status_t insert_numbered(mi_db_t *db, apr_pool_t *pool,
     }
     args[0] = org;
     args[1] = args[2] = mi_db_int(pool, now);
-    return mi_db_write_rows(db, pool, &insert_dds, batches->nelts,
-                            (const char *const *const *)rows, 3, args, NULL);
+    return mi_db_result(db, mi_db_write_rows(db, pool, &insert_dds,
+                                             batches->nelts,
+                                             (const char *const *const *)rows,
+                                             3, args, NULL));
 }
 
-apr_status_t mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
-                                  const char *org,
-                                  const apr_array_header_t *batches,
-                                  json_t *created)
+mi_result_e mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
+                                 const char *org,
+                                 const apr_array_header_t *batches,
+                                 json_t *created)
 {
     if (batches->nelts == 0) {
-        return APR_SUCCESS;
+        return MI_OK;
     }
     return insert_numbered(db, pool, org, batches, "DRAFT", mi_now_ms(),
                            created);
@@ -125,14 +128,14 @@ mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
     int i;
 
     if (mi_db_select(db, pool, &batch_of, &batch, 2, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (batch.nrows == 0) {
         return MI_ERR_NOT_FOUND;
     }
     b = batch.rows[0];
     if (mi_db_select(db, pool, &dds_of, &dds, 1, &b[0]) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     subs = json_array();
     for (i = 0; i < dds.nrows; i++) {
@@ -164,11 +167,11 @@ mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
 
 /* dds.status_changed on every change; dds.submitted and dds.approved on
  * entering those states. */
-static apr_status_t queue_status_events(mi_db_t *db, apr_pool_t *pool,
-                                        const char *org, const char *batch,
-                                        const char *number,
-                                        const char *previous,
-                                        const char *status)
+static mi_result_e queue_status_events(mi_db_t *db, apr_pool_t *pool,
+                                       const char *org, const char *batch,
+                                       const char *number,
+                                       const char *previous,
+                                       const char *status)
 {
     json_t *events = mi_outbox_events(pool);
     json_t *data = json_pack("{s:s, s:s, s:o, s:s}", "batchExternalId", batch,
@@ -196,17 +199,18 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
     apr_int64_t now = mi_now_ms();
     mi_rows_t batch, dds;
     const char *dds_id, *submitted;
+    mi_result_e rc;
 
     *previous = NULL;
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (mi_db_select(db, pool, &batch_of, &batch, 2, args) != APR_SUCCESS
         || (batch.nrows
             && mi_db_select(db, pool, &dds_of, &dds, 1, &batch.rows[0][0])
                    != APR_SUCCESS)) {
         mi_db_rollback(db);
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (batch.nrows == 0) {
         mi_db_rollback(db);
@@ -220,10 +224,10 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
 
         b->batch_id = batch.rows[0][0];
         b->external_id = batch_external_id;
-        if (insert_numbered(db, pool, org, one, status, now, made)
-                != APR_SUCCESS) {
+        if ((rc = insert_numbered(db, pool, org, one, status, now, made))
+                != MI_OK) {
             mi_db_rollback(db);
-            return MI_ERR_DB;
+            return rc;
         }
         *dds_number = json_string_value(json_object_get(
             json_array_get(made, 0), "ddsNumber"));
@@ -243,16 +247,16 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
         if (mi_db_exec(db, pool, &update_status, NULL, 4, args)
                 != APR_SUCCESS) {
             mi_db_rollback(db);
-            return MI_ERR_DB;
+            return mi_db_failure(db);
         }
     }
     /* The change is recorded as its webhook events, in this transaction. */
     if ((!*previous || strcmp(*previous, status))
-        && queue_status_events(db, pool, org, batch_external_id,
-                               *dds_number, *previous, status)
-               != APR_SUCCESS) {
+        && (rc = queue_status_events(db, pool, org, batch_external_id,
+                                     *dds_number, *previous, status))
+               != MI_OK) {
         mi_db_rollback(db);
-        return MI_ERR_DB;
+        return rc;
     }
-    return mi_db_commit(db) == APR_SUCCESS ? MI_OK : MI_ERR_DB;
+    return mi_db_result(db, mi_db_commit(db));
 }

@@ -19,10 +19,10 @@ int mi_dds_status_valid(const char *status);
 /* A DRAFT DDS for each batch (mi_dds_batch_t), numbered without gaps or
  * duplicates under concurrent requests; appends { batchExternalId, ddsId,
  * ddsNumber, status } to created. Runs in the caller's transaction. */
-apr_status_t mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
-                                  const char *org,
-                                  const apr_array_header_t *batches,
-                                  json_t *created);
+mi_result_e mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
+                                 const char *org,
+                                 const apr_array_header_t *batches,
+                                 json_t *created);
 
 /* The body of GET /dds/{batchExternalId}. */
 mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,

@@ -54,8 +54,47 @@ int mi_idem_key_valid(const char *key)
     return 1;
 }
 
-mi_idem_e mi_idem_claim(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem,
-                        int *status, const char **body)
+/* The key's row when the claim did not insert one: replay, mismatch, or
+ * a claim still running (taken over when it is stale). */
+static mi_result_e claimed_before(mi_db_t *db, apr_pool_t *pool,
+                                  const mi_idem_t *idem, apr_int64_t now,
+                                  mi_idem_e *state, int *status,
+                                  const char **body)
+{
+    const char *args[5] = { idem->organization_id, idem->key };
+    mi_rows_t rows;
+
+    if (mi_db_select(db, pool, &lookup, &rows, 2, args) != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    if (rows.nrows != 1) {
+        /* Purged or released between the two statements. */
+        return MI_ERR_DB;
+    }
+    if (strcmp(rows.rows[0][0], idem->request_hash)) {
+        *state = MI_IDEM_MISMATCH;
+        return MI_OK;
+    }
+    if (!strcmp(rows.rows[0][1], "DONE")) {
+        *status = atoi(rows.rows[0][2]);
+        *body = rows.rows[0][3];
+        *state = MI_IDEM_REPLAY;
+        return MI_OK;
+    }
+    args[0] = mi_db_int(pool, now);
+    args[1] = idem->organization_id;
+    args[2] = idem->key;
+    args[3] = idem->request_hash;
+    args[4] = mi_db_int(pool, now - MI_IDEM_STALE_MS);
+    if (mi_db_select(db, pool, &takeover, &rows, 5, args) != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    *state = rows.nrows == 1 ? MI_IDEM_NEW : MI_IDEM_IN_USE;
+    return MI_OK;
+}
+
+mi_result_e mi_idem_claim(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem,
+                          mi_idem_e *state, int *status, const char **body)
 {
     apr_int64_t now = mi_now_ms();
     const char *args[5];
@@ -64,44 +103,25 @@ mi_idem_e mi_idem_claim(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem,
     args[0] = idem->organization_id;
     args[1] = mi_db_int(pool, now);
     if (mi_db_exec(db, pool, &purge, NULL, 2, args) != APR_SUCCESS) {
-        return MI_IDEM_DB_ERROR;
+        return mi_db_failure(db);
     }
     args[1] = idem->key;
     args[2] = idem->request_hash;
     args[3] = mi_db_int(pool, now);
     args[4] = mi_db_int(pool, now + MI_IDEM_TTL_MS);
     if (mi_db_select(db, pool, &claim, &rows, 5, args) != APR_SUCCESS) {
-        return MI_IDEM_DB_ERROR;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 1) {
-        return MI_IDEM_NEW;
+        *state = MI_IDEM_NEW;
+        return MI_OK;
     }
-    if (mi_db_select(db, pool, &lookup, &rows, 2, args) != APR_SUCCESS
-        || rows.nrows != 1) {
-        return MI_IDEM_DB_ERROR;
-    }
-    if (strcmp(rows.rows[0][0], idem->request_hash)) {
-        return MI_IDEM_MISMATCH;
-    }
-    if (!strcmp(rows.rows[0][1], "DONE")) {
-        *status = atoi(rows.rows[0][2]);
-        *body = rows.rows[0][3];
-        return MI_IDEM_REPLAY;
-    }
-    args[0] = mi_db_int(pool, now);
-    args[1] = idem->organization_id;
-    args[2] = idem->key;
-    args[3] = idem->request_hash;
-    args[4] = mi_db_int(pool, now - MI_IDEM_STALE_MS);
-    if (mi_db_select(db, pool, &takeover, &rows, 5, args) != APR_SUCCESS) {
-        return MI_IDEM_DB_ERROR;
-    }
-    return rows.nrows == 1 ? MI_IDEM_NEW : MI_IDEM_IN_USE;
+    return claimed_before(db, pool, idem, now, state, status, body);
 }
 
-apr_status_t mi_idem_complete(mi_db_t *db, apr_pool_t *pool,
-                              const mi_idem_t *idem, int status,
-                              const char *body)
+mi_result_e mi_idem_complete(mi_db_t *db, apr_pool_t *pool,
+                             const mi_idem_t *idem, int status,
+                             const char *body)
 {
     const char *args[4];
 
@@ -109,7 +129,7 @@ apr_status_t mi_idem_complete(mi_db_t *db, apr_pool_t *pool,
     args[1] = body;
     args[2] = idem->organization_id;
     args[3] = idem->key;
-    return mi_db_exec(db, pool, &complete, NULL, 4, args);
+    return mi_db_result(db, mi_db_exec(db, pool, &complete, NULL, 4, args));
 }
 
 void mi_idem_release(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem)

@@ -15,8 +15,7 @@ typedef enum {
     MI_IDEM_NEW,        /* claimed: process the request */
     MI_IDEM_REPLAY,     /* answered before: replay *status and *body */
     MI_IDEM_MISMATCH,   /* the key came with another request */
-    MI_IDEM_IN_USE,     /* the first request is still running */
-    MI_IDEM_DB_ERROR
+    MI_IDEM_IN_USE      /* the first request is still running */
 } mi_idem_e;
 
 typedef struct {
@@ -29,14 +28,14 @@ typedef struct {
 int mi_idem_key_valid(const char *key);
 
 /* Claims the key for this request (purging the organization's expired
- * keys first), or says why not. */
-mi_idem_e mi_idem_claim(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem,
-                        int *status, const char **body);
+ * keys first), or says in *state why not. */
+mi_result_e mi_idem_claim(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem,
+                          mi_idem_e *state, int *status, const char **body);
 
 /* Stores the response; call inside the write's transaction. */
-apr_status_t mi_idem_complete(mi_db_t *db, apr_pool_t *pool,
-                              const mi_idem_t *idem, int status,
-                              const char *body);
+mi_result_e mi_idem_complete(mi_db_t *db, apr_pool_t *pool,
+                             const mi_idem_t *idem, int status,
+                             const char *body);
 
 /* Gives the claim up after a failed request, so that a retry may run. */
 void mi_idem_release(mi_db_t *db, apr_pool_t *pool, const mi_idem_t *idem);

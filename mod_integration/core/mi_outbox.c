@@ -72,19 +72,21 @@ void mi_outbox_add(json_t *events, const char *event, json_t *data)
                                             "data", data));
 }
 
-int mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org)
+mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
+                             int *wanted)
 {
     mi_rows_t rows;
 
     if (mi_db_select(db, pool, &wanted_stmt, &rows, 1, &org)
             != APR_SUCCESS) {
-        return -1;
+        return mi_db_failure(db);
     }
-    return rows.nrows > 0;
+    *wanted = rows.nrows > 0;
+    return MI_OK;
 }
 
-apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                             const json_t *events)
+mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
+                            const json_t *events)
 {
     size_t n = json_array_size(events), i;
     const char ***rows = apr_palloc(pool, (n + 1) * sizeof(*rows));
@@ -100,8 +102,9 @@ apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
     }
     args[0] = org;
     args[1] = mi_db_int(pool, mi_now_ms());
-    return mi_db_write_rows(db, pool, &queue_stmt, (int)n,
-                            (const char *const *const *)rows, 2, args, NULL);
+    return mi_db_result(db, mi_db_write_rows(db, pool, &queue_stmt, (int)n,
+                                             (const char *const *const *)rows,
+                                             2, args, NULL));
 }
 
 apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,

@@ -13,13 +13,14 @@
 json_t *mi_outbox_events(apr_pool_t *pool);
 void mi_outbox_add(json_t *events, const char *event, json_t *data);
 
-/* 1 when the organization has an active webhook (-1 on a database error):
- * callers skip building events nobody would receive. */
-int mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org);
+/* *wanted: 1 when the organization has an active webhook: callers skip
+ * building events nobody would receive. */
+mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
+                             int *wanted);
 
 /* Queues the events of org; call inside the write's transaction. */
-apr_status_t mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                             const json_t *events);
+mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
+                            const json_t *events);
 
 /* Takes up to max queued events (oldest first) and creates their delivery
  * rows, in one transaction; *taken says how many events. */

@@ -141,12 +141,12 @@ static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
     args[nargs - 1] = mi_db_int(pool,
                                 (apr_int64_t)(page->page - 1) * page->limit);
     if (mi_db_select(db, pool, list, rows, nargs, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (page->ids || page->since >= 0) {
         if (mi_db_select(db, pool, count, &n, nargs - 2, args) != APR_SUCCESS
             || n.nrows != 1) {
-            return MI_ERR_DB;
+            return mi_db_failure(db);
         }
         *total = apr_atoi64(n.rows[0][0]);
     }
@@ -163,13 +163,14 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
     const char *key, *kept;
     mi_rows_t rows;
     apr_size_t start = out->len;
+    mi_result_e rc;
     int i;
 
     /* The version first: rows read after it are at least as new, so what
      * is kept under it is never older than it. */
-    if (mi_counts_get(db, pool, org, res->entity_type, &total, &version)
-            != APR_SUCCESS) {
-        return MI_ERR_DB;
+    if ((rc = mi_counts_get(db, pool, org, res->entity_type, &total,
+                            &version)) != MI_OK) {
+        return rc;
     }
     key = apr_psprintf(pool, "%s %s %d %d %" APR_INT64_T_FMT " %s", org,
                        res->plural, page->page, page->limit, page->since,
@@ -178,8 +179,9 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
         mi_jsonw_raw(out, kept, len);
         return MI_OK;
     }
-    if (select_page(db, pool, res, org, page, &rows, &total) != MI_OK) {
-        return MI_ERR_DB;
+    if ((rc = select_page(db, pool, res, org, page, &rows, &total))
+            != MI_OK) {
+        return rc;
     }
     mi_jsonw_lit(out, "{\"entities\":[");
     for (i = 0; i < rows.nrows; i++) {
@@ -208,7 +210,7 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_select(db, pool, &res->sql.get, &rows, 2, args)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
@@ -220,10 +222,11 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
 /* Records of the types that name this one (a reference field) may change
  * with its delete (the reference is set to NULL): their version moves on
  * as well, so that no kept listing shows the name of a deleted record. */
-static apr_status_t touch_referrers(mi_db_t *db, apr_pool_t *pool,
-                                    const char *org, const mi_resource_t *res)
+static mi_result_e touch_referrers(mi_db_t *db, apr_pool_t *pool,
+                                   const char *org, const mi_resource_t *res)
 {
     const mi_resource_t *const *r;
+    mi_result_e rc;
     int i;
 
     for (r = mi_resources; *r; r++) {
@@ -231,15 +234,15 @@ static apr_status_t touch_referrers(mi_db_t *db, apr_pool_t *pool,
             const mi_field_t *f = &(*r)->fields[i];
 
             if (f->type == MI_FIELD_REF && !strcmp(f->ref, res->plural)) {
-                if (mi_counts_add(db, pool, org, (*r)->entity_type, 0)
-                        != APR_SUCCESS) {
-                    return APR_EGENERAL;
+                if ((rc = mi_counts_add(db, pool, org, (*r)->entity_type, 0))
+                        != MI_OK) {
+                    return rc;
                 }
                 break;
             }
         }
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
@@ -252,9 +255,10 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
                          res->entity_type, "DELETE", 0, 0, 0, 0, NULL,
                          mi_now_ms(), 0 };
     mi_rows_t rows;
+    mi_result_e rc;
 
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     /* The guard and the delete in one transaction: on refusal nothing
      * changes. (A reference made concurrently still meets the foreign
@@ -262,7 +266,7 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
     if (mi_db_select(db, pool, &res->sql.guard, &rows, 2, args)
             != APR_SUCCESS) {
         mi_db_rollback(db);
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0 || strcmp(rows.rows[0][1], "0")) {
         mi_db_rollback(db);
@@ -271,7 +275,7 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
     if (mi_db_select(db, pool, &res->sql.remove, &rows, 2, args)
             != APR_SUCCESS) {
         mi_db_rollback(db);
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         mi_db_rollback(db);
@@ -284,21 +288,21 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
         mi_outbox_add(events, apr_pstrcat(pool, res->event, ".deleted", NULL),
                       json_pack("{s:s, s:s}", "externalId", external_id,
                                 "internalId", rows.rows[0][0]));
-        if (mi_outbox_queue(db, pool, caller->organization_id, events)
-                != APR_SUCCESS) {
+        if ((rc = mi_outbox_queue(db, pool, caller->organization_id, events))
+                != MI_OK) {
             mi_db_rollback(db);
-            return MI_ERR_DB;
+            return rc;
         }
     }
     log.completed_at = mi_now_ms();
-    if (mi_counts_add(db, pool, caller->organization_id, res->entity_type,
-                      -rows.nrows) != APR_SUCCESS
-        || touch_referrers(db, pool, caller->organization_id, res)
-               != APR_SUCCESS
-        || mi_synclog_write(db, pool, &log) != APR_SUCCESS
-        || mi_db_commit(db) != APR_SUCCESS) {
+    if ((rc = mi_counts_add(db, pool, caller->organization_id,
+                            res->entity_type, -rows.nrows)) != MI_OK
+        || (rc = touch_referrers(db, pool, caller->organization_id, res))
+               != MI_OK
+        || (rc = mi_synclog_write(db, pool, &log)) != MI_OK
+        || (rc = mi_db_result(db, mi_db_commit(db))) != MI_OK) {
         mi_db_rollback(db);
-        return MI_ERR_DB;
+        return rc;
     }
     return MI_OK;
 }

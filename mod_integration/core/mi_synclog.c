@@ -22,8 +22,8 @@ const char *mi_synclog_status(const mi_synclog_t *log)
                                                           : "ERROR";
 }
 
-apr_status_t mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
-                              const mi_synclog_t *log)
+mi_result_e mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
+                             const mi_synclog_t *log)
 {
     json_t *meta = mi_json_own(pool, json_pack("{s:i, s:i, s:i}",
         "created", log->created, "updated", log->updated,
@@ -33,7 +33,9 @@ apr_status_t mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
     if (log->deleted) {
         json_object_set_new(meta, "deleted", json_integer(log->deleted));
     }
-    args[0] = mi_id_new(pool, "c");
+    if (!(args[0] = mi_id_new(pool, "c"))) {
+        return MI_ERR_INTERNAL;
+    }
     args[1] = log->organization_id;
     args[2] = log->integration_id;
     args[3] = log->entity_type;
@@ -45,7 +47,8 @@ apr_status_t mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
     args[9] = mi_db_int(pool, log->started_at);
     args[10] = mi_db_int(pool, log->completed_at);
     args[11] = args[10];
-    return mi_db_exec(db, pool, &insert_log, NULL, 12, args);
+    return mi_db_result(db, mi_db_exec(db, pool, &insert_log, NULL, 12,
+                                       args));
 }
 
 /* Filters are '' when unused: one statement serves every combination. */
@@ -87,7 +90,7 @@ mi_result_e mi_synclog_list(mi_db_t *db, apr_pool_t *pool, const char *org,
     if (mi_db_select(db, pool, &list_logs, &rows, 7, args) != APR_SUCCESS
         || mi_db_select(db, pool, &count_logs, &count, 5, args)
                != APR_SUCCESS || count.nrows != 1) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     data = json_array();
     for (i = 0; i < rows.nrows; i++) {

@@ -23,8 +23,8 @@ typedef struct {
 /* SUCCESS, PARTIAL or ERROR, from the counts. */
 const char *mi_synclog_status(const mi_synclog_t *log);
 
-apr_status_t mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
-                              const mi_synclog_t *log);
+mi_result_e mi_synclog_write(mi_db_t *db, apr_pool_t *pool,
+                             const mi_synclog_t *log);
 
 /* 1 for SUCCESS, PARTIAL, ERROR, IN_PROGRESS. */
 int mi_synclog_status_valid(const char *status);

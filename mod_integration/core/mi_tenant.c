@@ -26,12 +26,13 @@ mi_result_e mi_org_create(mi_db_t *db, apr_pool_t *pool, const char *name,
 {
     const char *args[3];
 
-    *id = mi_id_new(pool, "org_");
+    if (!(*id = mi_id_new(pool, "org_"))) {
+        return MI_ERR_INTERNAL;
+    }
     args[0] = *id;
     args[1] = name;
     args[2] = mi_db_int(pool, mi_now_ms());
-    return mi_db_exec(db, pool, &org_insert, NULL, 3, args) == APR_SUCCESS
-               ? MI_OK : MI_ERR_DB;
+    return mi_db_result(db, mi_db_exec(db, pool, &org_insert, NULL, 3, args));
 }
 
 mi_result_e mi_integration_create(mi_db_t *db, apr_pool_t *pool,
@@ -43,18 +44,20 @@ mi_result_e mi_integration_create(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_select(db, pool, &org_exists, &rows, 1, &org_id)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
     }
-    *id = mi_id_new(pool, "int_");
+    if (!(*id = mi_id_new(pool, "int_"))) {
+        return MI_ERR_INTERNAL;
+    }
     args[0] = *id;
     args[1] = org_id;
     args[2] = name;
     args[3] = mi_db_int(pool, mi_now_ms());
-    return mi_db_exec(db, pool, &integration_insert, NULL, 4, args)
-               == APR_SUCCESS ? MI_OK : MI_ERR_DB;
+    return mi_db_result(db, mi_db_exec(db, pool, &integration_insert, NULL, 4,
+                                       args));
 }
 
 mi_result_e mi_integration_set_status(mi_db_t *db, apr_pool_t *pool,
@@ -65,7 +68,7 @@ mi_result_e mi_integration_set_status(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_exec(db, pool, &integration_status, &n, 2, args)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     return n > 0 ? MI_OK : MI_ERR_NOT_FOUND;
 }

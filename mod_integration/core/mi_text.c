@@ -10,8 +10,8 @@
 
 static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
 
-apr_status_t mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
-                        const char **ids)
+mi_result_e mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
+                       const char **ids)
 {
     apr_size_t plen = strlen(prefix), len = plen + ID_TIME_CHARS
                                             + ID_RANDOM_CHARS + 1, i, k;
@@ -22,7 +22,7 @@ apr_status_t mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
     /* One draw of randomness for all of them. */
     if (plen > sizeof(head) - ID_TIME_CHARS
         || mi_random_bytes(rnd, n * ID_RANDOM_CHARS) != APR_SUCCESS) {
-        return APR_EGENERAL;
+        return MI_ERR_INTERNAL;
     }
     memcpy(head, prefix, plen);
     for (i = ID_TIME_CHARS; i > 0; i--) {
@@ -43,15 +43,14 @@ apr_status_t mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
         id[len - 1] = '\0';
         ids[k] = id;
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 char *mi_id_new(apr_pool_t *pool, const char *prefix)
 {
     const char *id;
 
-    return mi_ids_new(pool, prefix, 1, &id) == APR_SUCCESS ? (char *)id
-                                                           : NULL;
+    return mi_ids_new(pool, prefix, 1, &id) == MI_OK ? (char *)id : NULL;
 }
 
 /* ISO 3166-1 alpha-2, officially assigned codes (249). */

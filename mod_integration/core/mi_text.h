@@ -9,9 +9,10 @@
  * "c" gives the cuid-like record ids of the public API. */
 char *mi_id_new(apr_pool_t *pool, const char *prefix);
 
-/* n new ids into ids[0..n-1], from one draw of randomness. */
-apr_status_t mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
-                        const char **ids);
+/* n new ids into ids[0..n-1], from one draw of randomness;
+ * MI_ERR_INTERNAL when libcrypto has none to give (mi_id_new: NULL). */
+mi_result_e mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
+                       const char **ids);
 
 /* 1 when s is an officially assigned ISO 3166-1 alpha-2 code. */
 int mi_country_valid(const char *s);

@@ -117,9 +117,12 @@ mi_result_e mi_token_lookup(mi_db_t *db, apr_pool_t *pool, const char *raw,
     const char **r;
     mi_rows_t rows;
 
-    if (!hash || mi_db_select(db, pool, &lookup_stmt, &rows, 1, &hash)
-                     != APR_SUCCESS) {
-        return MI_ERR_DB;
+    if (!hash) {
+        return MI_ERR_INTERNAL;
+    }
+    if (mi_db_select(db, pool, &lookup_stmt, &rows, 1, &hash)
+            != APR_SUCCESS) {
+        return mi_db_failure(db);
     }
     /* The index finds the row by hash; the final word is a comparison
      * whose time does not depend on the token. */
@@ -138,18 +141,18 @@ mi_result_e mi_token_lookup(mi_db_t *db, apr_pool_t *pool, const char *raw,
     return MI_OK;
 }
 
-apr_status_t mi_token_touch(mi_db_t *db, apr_pool_t *pool,
-                            const mi_token_info_t *info, apr_int64_t now)
+mi_result_e mi_token_touch(mi_db_t *db, apr_pool_t *pool,
+                           const mi_token_info_t *info, apr_int64_t now)
 {
     const char *args[2];
 
     if (info->last_used_at >= 0
         && now - info->last_used_at < MI_TOKEN_TOUCH_MS) {
-        return APR_SUCCESS;
+        return MI_OK;
     }
     args[0] = mi_db_int(pool, now);
     args[1] = info->id;
-    return mi_db_exec(db, pool, &touch_stmt, NULL, 2, args);
+    return mi_db_result(db, mi_db_exec(db, pool, &touch_stmt, NULL, 2, args));
 }
 
 mi_result_e mi_token_create(mi_db_t *db, apr_pool_t *pool,
@@ -163,16 +166,15 @@ mi_result_e mi_token_create(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_select(db, pool, &integration_exists, &rows, 1,
                      &integration_id) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
     }
-    if (!hex) {
-        return MI_ERR_DB;
+    if (!hex || !(args[0] = mi_id_new(pool, "tok_"))) {
+        return MI_ERR_INTERNAL;
     }
     *raw = apr_pstrcat(pool, MI_TOKEN_PREFIX, hex, NULL);
-    args[0] = mi_id_new(pool, "tok_");
     args[1] = integration_id;
     args[2] = name;
     args[3] = mi_sha256_hex(pool, *raw, strlen(*raw));
@@ -180,15 +182,15 @@ mi_result_e mi_token_create(mi_db_t *db, apr_pool_t *pool,
     args[5] = scopes;
     args[6] = expires_at >= 0 ? mi_db_int(pool, expires_at) : NULL;
     args[7] = mi_db_int(pool, mi_now_ms());
-    return mi_db_exec(db, pool, &insert_stmt, NULL, 8, args) == APR_SUCCESS
-               ? MI_OK : MI_ERR_DB;
+    return mi_db_result(db, mi_db_exec(db, pool, &insert_stmt, NULL, 8,
+                                       args));
 }
 
 mi_result_e mi_token_list(mi_db_t *db, apr_pool_t *pool,
                           const char *integration_id, mi_rows_t *rows)
 {
-    return mi_db_select(db, pool, &list_stmt, rows, 1, &integration_id)
-               == APR_SUCCESS ? MI_OK : MI_ERR_DB;
+    return mi_db_result(db, mi_db_select(db, pool, &list_stmt, rows, 1,
+                                         &integration_id));
 }
 
 mi_result_e mi_token_revoke(mi_db_t *db, apr_pool_t *pool,
@@ -202,7 +204,7 @@ mi_result_e mi_token_revoke(mi_db_t *db, apr_pool_t *pool,
                   ? mi_sha256_hex(pool, id_or_raw, strlen(id_or_raw))
                   : "-";
     if (mi_db_exec(db, pool, &revoke_stmt, &n, 2, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     return n > 0 ? MI_OK : MI_ERR_NOT_FOUND;
 }

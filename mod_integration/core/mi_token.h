@@ -41,8 +41,8 @@ mi_result_e mi_token_lookup(mi_db_t *db, apr_pool_t *pool, const char *raw,
 /* Records use, at most once per MI_TOKEN_TOUCH_MS, so that reads do not
  * turn into writes. */
 #define MI_TOKEN_TOUCH_MS 60000
-apr_status_t mi_token_touch(mi_db_t *db, apr_pool_t *pool,
-                            const mi_token_info_t *info, apr_int64_t now);
+mi_result_e mi_token_touch(mi_db_t *db, apr_pool_t *pool,
+                           const mi_token_info_t *info, apr_int64_t now);
 
 /* Creates a token; *raw is shown once and never stored. */
 mi_result_e mi_token_create(mi_db_t *db, apr_pool_t *pool,

@@ -47,13 +47,13 @@ static void fail_item(upsert_t *u, item_t *it, const char *error)
 
 /* Every record checked on its own, then for a repeated externalId; the
  * valid ones get their would-be internal id. */
-static apr_status_t validate_all(upsert_t *u, json_t *records)
+static mi_result_e validate_all(upsert_t *u, json_t *records)
 {
     const char **ids = apr_palloc(u->pool, (u->n + 1) * sizeof(*ids));
     size_t i;
 
-    if (mi_ids_new(u->pool, "c", u->n, ids) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    if (mi_ids_new(u->pool, "c", u->n, ids) != MI_OK) {
+        return MI_ERR_INTERNAL;
     }
     for (i = 0; i < u->n; i++) {
         item_t *it = &u->items[i];
@@ -78,13 +78,13 @@ static apr_status_t validate_all(upsert_t *u, json_t *records)
         }
         it->row[MI_ROW_ID] = ids[i];
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 /* Replaces the externalIds that reference field f names by the internal ids
  * of those records: one query for the whole request. A record naming one
  * that does not exist fails with the field's message. */
-static apr_status_t resolve_field(upsert_t *u, int f)
+static mi_result_e resolve_field(upsert_t *u, int f)
 {
     const mi_field_t *field = &u->res->fields[f];
     const mi_resource_t *target = mi_resource_find(field->ref);
@@ -102,13 +102,13 @@ static apr_status_t resolve_field(upsert_t *u, int f)
         }
     }
     if (json_array_size(names) == 0) {
-        return APR_SUCCESS;
+        return MI_OK;
     }
     args[0] = u->caller->organization_id;
     args[1] = mi_json_dump(u->pool, names);
     if (mi_db_select(u->db, u->pool, &target->sql.resolve, &rows, 2, args)
             != APR_SUCCESS) {
-        return APR_EGENERAL;
+        return mi_db_failure(u->db);
     }
     for (r = 0; r < rows.nrows; r++) {
         apr_hash_set(ids, rows.rows[r][0], APR_HASH_KEY_STRING,
@@ -130,7 +130,7 @@ static apr_status_t resolve_field(upsert_t *u, int f)
             fail_item(u, it, mi_text_fill(u->pool, field->missing, name));
         }
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 static int by_external_id(const void *a, const void *b)
@@ -145,9 +145,9 @@ static int by_external_id(const void *a, const void *b)
  * externalId order, whatever the request's: concurrent requests naming
  * the same records then lock them in the same order, and cannot
  * deadlock. */
-static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
-                                  int ntail, const char *const *tail,
-                                  const char *status, int *count)
+static mi_result_e write_pending(upsert_t *u, const mi_stmt_t *st,
+                                 int ntail, const char *const *tail,
+                                 const char *status, int *count)
 {
     const char ***rows = apr_palloc(u->pool, (u->n + 1) * sizeof(*rows));
     mi_rows_t out;
@@ -160,13 +160,13 @@ static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
         }
     }
     if (n == 0) {
-        return APR_SUCCESS;
+        return MI_OK;
     }
     qsort(rows, (size_t)n, sizeof(*rows), by_external_id);
     if (mi_db_write_rows(u->db, u->pool, st, n,
                          (const char *const *const *)rows, ntail, tail, &out)
             != APR_SUCCESS) {
-        return APR_EGENERAL;
+        return mi_db_failure(u->db);
     }
     for (r = 0; r < out.nrows; r++) {
         item_t *it = apr_hash_get(u->by_external_id, out.rows[r][0],
@@ -178,28 +178,29 @@ static apr_status_t write_pending(upsert_t *u, const mi_stmt_t *st,
             (*count)++;
         }
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
-static apr_status_t write_all(upsert_t *u)
+static mi_result_e write_all(upsert_t *u)
 {
     const char *org = u->caller->organization_id;
     const char *insert_tail[] = { org, u->now, u->now, u->now, org };
     const char *update_tail[] = { u->now, u->now, org };
+    mi_result_e rc;
     size_t i;
     int f;
 
     for (f = 0; f < u->res->nfields; f++) {
         if (u->res->fields[f].type == MI_FIELD_REF
-            && resolve_field(u, f) != APR_SUCCESS) {
-            return APR_EGENERAL;
+            && (rc = resolve_field(u, f)) != MI_OK) {
+            return rc;
         }
     }
-    if (write_pending(u, &u->res->sql.insert, 5, insert_tail, "CREATED",
-                      &u->log.created) != APR_SUCCESS
-        || write_pending(u, &u->res->sql.update, 3, update_tail, "UPDATED",
-                         &u->log.updated) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    if ((rc = write_pending(u, &u->res->sql.insert, 5, insert_tail,
+                            "CREATED", &u->log.created)) != MI_OK
+        || (rc = write_pending(u, &u->res->sql.update, 3, update_tail,
+                               "UPDATED", &u->log.updated)) != MI_OK) {
+        return rc;
     }
     for (i = 0; i < u->n; i++) {
         /* Neither created nor updated: deleted by a concurrent request
@@ -209,11 +210,11 @@ static apr_status_t write_all(upsert_t *u)
                                        "retry");
         }
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }
 
 /* DDS drafts for the batches this request created. */
-static apr_status_t create_dds(upsert_t *u, json_t *dds_created)
+static mi_result_e create_dds(upsert_t *u, json_t *dds_created)
 {
     apr_array_header_t *batches = apr_array_make(u->pool, 16,
                                                  sizeof(mi_dds_batch_t));
@@ -233,18 +234,19 @@ static apr_status_t create_dds(upsert_t *u, json_t *dds_created)
 
 /* Webhook events of the request: one per record written, and the sync
  * outcome. A request that wrote nothing queues nothing. */
-static apr_status_t queue_events(upsert_t *u)
+static mi_result_e queue_events(upsert_t *u)
 {
     json_t *events;
     size_t i;
     int wanted;
+    mi_result_e rc;
 
     if (u->log.created + u->log.updated == 0) {
-        return APR_SUCCESS;
+        return MI_OK;
     }
-    wanted = mi_outbox_wanted(u->db, u->pool, u->caller->organization_id);
-    if (wanted <= 0) {
-        return wanted == 0 ? APR_SUCCESS : APR_EGENERAL;
+    if ((rc = mi_outbox_wanted(u->db, u->pool, u->caller->organization_id,
+                               &wanted)) != MI_OK || !wanted) {
+        return rc;
     }
     events = mi_outbox_events(u->pool);
     for (i = 0; i < u->n; i++) {
@@ -321,12 +323,13 @@ static const char *response_of(upsert_t *u, json_t *dds_created)
     return apr_pstrmemdup(u->pool, w.buf, w.len);
 }
 
-apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
-                           const mi_resource_t *res, const mi_caller_t *caller,
-                           json_t *records, int auto_dds,
-                           const mi_idem_t *idem, const char **body)
+mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
+                          const mi_resource_t *res, const mi_caller_t *caller,
+                          json_t *records, int auto_dds,
+                          const mi_idem_t *idem, const char **body)
 {
     upsert_t u;
+    mi_result_e rc;
     json_t *dds_created = res->has_dds ? mi_json_own(pool, json_array())
                                        : NULL;
 
@@ -345,16 +348,18 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.log.started_at = mi_now_ms();
 
     u.now = mi_db_int(pool, mi_now_ms());
-    if (validate_all(&u, records) != APR_SUCCESS
-        || mi_db_begin(db, pool) != APR_SUCCESS) {
-        return APR_EGENERAL;
+    if ((rc = validate_all(&u, records)) != MI_OK) {
+        return rc;
     }
-    if (write_all(&u) != APR_SUCCESS
+    if (mi_db_begin(db, pool) != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    if ((rc = write_all(&u)) != MI_OK
         || (auto_dds && dds_created
-            && create_dds(&u, dds_created) != APR_SUCCESS)
-        || queue_events(&u) != APR_SUCCESS) {
+            && (rc = create_dds(&u, dds_created)) != MI_OK)
+        || (rc = queue_events(&u)) != MI_OK) {
         mi_db_rollback(db);
-        return APR_EGENERAL;
+        return rc;
     }
     if (u.log.updated > 0) {
         u.log.action = "UPDATE";
@@ -366,14 +371,14 @@ apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.log.completed_at = mi_now_ms();
     *body = response_of(&u, dds_created);
     if ((u.log.created + u.log.updated > 0
-         && mi_counts_add(db, pool, caller->organization_id, res->entity_type,
-                          u.log.created) != APR_SUCCESS)
-        || mi_synclog_write(db, pool, &u.log) != APR_SUCCESS
-        || (idem && mi_idem_complete(db, pool, idem, 200, *body)
-                        != APR_SUCCESS)
-        || mi_db_commit(db) != APR_SUCCESS) {
+         && (rc = mi_counts_add(db, pool, caller->organization_id,
+                                res->entity_type, u.log.created)) != MI_OK)
+        || (rc = mi_synclog_write(db, pool, &u.log)) != MI_OK
+        || (idem && (rc = mi_idem_complete(db, pool, idem, 200, *body))
+                        != MI_OK)
+        || (rc = mi_db_result(db, mi_db_commit(db))) != MI_OK) {
         mi_db_rollback(db);
-        return APR_EGENERAL;
+        return rc;
     }
-    return APR_SUCCESS;
+    return MI_OK;
 }

@@ -8,12 +8,13 @@
 
 /* Validates every record, then writes the valid ones, set-based, with the
  * request's sync log row, in one transaction. auto_dds (resources with
- * DDS): a DRAFT DDS for each record created. On success *body is the
- * 200 body, stored with the write for idem when it is not NULL.
- * APR_EGENERAL means the database failed and nothing was written. */
-apr_status_t mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
-                           const mi_resource_t *res, const mi_caller_t *caller,
-                           json_t *records, int auto_dds,
-                           const mi_idem_t *idem, const char **body);
+ * DDS): a DRAFT DDS for each record created. On MI_OK *body is the 200
+ * body, stored with the write for idem when it is not NULL. Any other
+ * result wrote nothing: MI_ERR_RETRY (run it again), MI_ERR_DB or
+ * MI_ERR_INTERNAL. */
+mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
+                          const mi_resource_t *res, const mi_caller_t *caller,
+                          json_t *records, int auto_dds,
+                          const mi_idem_t *idem, const char **body);
 
 #endif

@@ -185,10 +185,9 @@ mi_result_e mi_webhook_create(mi_db_t *db, apr_pool_t *pool,
     const char *now = mi_db_int(pool, mi_now_ms());
     char *secret = mi_webhook_secret_new(pool);
 
-    if (!secret) {
-        return MI_ERR_DB;
+    if (!secret || !(args[0] = mi_id_new(pool, "wh_"))) {
+        return MI_ERR_INTERNAL;
     }
-    args[0] = mi_id_new(pool, "wh_");
     args[1] = caller->organization_id;
     args[2] = caller->integration_id;
     args[3] = url;
@@ -196,7 +195,7 @@ mi_result_e mi_webhook_create(mi_db_t *db, apr_pool_t *pool,
     args[5] = secret;
     args[6] = args[7] = now;
     if (mi_db_exec(db, pool, &insert_stmt, NULL, 8, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     /* The secret is shown here, once (and on rotation). */
     *body = mi_json_own(pool, json_pack("{s:s, s:s, s:O, s:b, s:s, s:s}",
@@ -214,7 +213,7 @@ mi_result_e mi_webhook_list(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_select(db, pool, &list_stmt, &rows, 1, &caller->integration_id)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     data = json_array();
     for (i = 0; i < rows.nrows; i++) {
@@ -233,7 +232,7 @@ mi_result_e mi_webhook_get(mi_db_t *db, apr_pool_t *pool,
     mi_rows_t rows;
 
     if (mi_db_select(db, pool, &get_stmt, &rows, 2, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;
@@ -258,7 +257,7 @@ mi_result_e mi_webhook_update(mi_db_t *db, apr_pool_t *pool,
     args[6] = id;
     args[7] = caller->integration_id;
     if (mi_db_exec(db, pool, &update_stmt, &n, 8, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (n == 0) {
         return MI_ERR_NOT_FOUND;
@@ -273,7 +272,7 @@ mi_result_e mi_webhook_delete(mi_db_t *db, apr_pool_t *pool,
     int n = 0;
 
     if (mi_db_exec(db, pool, &delete_stmt, &n, 2, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     return n ? MI_OK : MI_ERR_NOT_FOUND;
 }
@@ -287,14 +286,14 @@ mi_result_e mi_webhook_rotate(mi_db_t *db, apr_pool_t *pool,
     int n = 0;
 
     if (!secret) {
-        return MI_ERR_DB;
+        return MI_ERR_INTERNAL;
     }
     args[0] = secret;
     args[1] = mi_db_int(pool, mi_now_ms());
     args[2] = id;
     args[3] = caller->integration_id;
     if (mi_db_exec(db, pool, &rotate_stmt, &n, 4, args) != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (n == 0) {
         return MI_ERR_NOT_FOUND;
@@ -311,19 +310,15 @@ mi_result_e mi_webhook_deliveries(mi_db_t *db, apr_pool_t *pool,
     const char *args[2] = { id, caller->integration_id };
     json_t *hook, *data;
     mi_rows_t rows;
+    mi_result_e rc;
     int i;
 
-    switch (mi_webhook_get(db, pool, caller, id, &hook)) {
-    case MI_OK:
-        break;
-    case MI_ERR_NOT_FOUND:
-        return MI_ERR_NOT_FOUND;
-    default:
-        return MI_ERR_DB;
+    if ((rc = mi_webhook_get(db, pool, caller, id, &hook)) != MI_OK) {
+        return rc;
     }
     if (mi_db_select(db, pool, &deliveries_stmt, &rows, 2, args)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     data = json_array();
     for (i = 0; i < rows.nrows; i++) {
@@ -357,7 +352,7 @@ mi_result_e mi_webhook_target(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_select(db, pool, &target_stmt, &rows, 2, args)
             != APR_SUCCESS) {
-        return MI_ERR_DB;
+        return mi_db_failure(db);
     }
     if (rows.nrows == 0) {
         return MI_ERR_NOT_FOUND;

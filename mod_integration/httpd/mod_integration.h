@@ -53,6 +53,14 @@ typedef struct {
 
 struct mi_route_t;
 
+/* Answered: a glue function that may write the request's answer itself
+ * (a gate, a check of the request) returns int 1 when it has, and the
+ * caller returns OK at once; 0 when the request goes on. Its name says so
+ * (mi_auth_gate, read_request, ..._answered). One that returns a pointer
+ * returns NULL when it has answered (mi_api_read_object). Handlers write
+ * their answer and return OK, as the mi_http_* writers do; a result of the
+ * core that is not MI_OK is answered by mi_http_result. */
+
 /* One API request on its way through the gate to its handler. */
 typedef struct {
     request_rec *r;

@@ -45,55 +45,55 @@ int mi_api_list(mi_req_t *req)
     mi_page_t page;
     const char *err = mi_page_parse(r->pool, req->query, &page);
     mi_jsonw_t body;
+    mi_result_e rc;
     mi_db_t *db;
 
     if (err) {
         return mi_http_invalid(r, err);
     }
     mi_jsonw_init(&body, r->pool, 1024 * page.limit);
-    if (!(db = mi_req_db(req))
-        || mi_records_list(db, r->pool, req->res, req->caller.organization_id,
-                           &page, req->conf->lists, &body) != MI_OK) {
+    if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
+    }
+    if ((rc = mi_records_list(db, r->pool, req->res,
+                              req->caller.organization_id, &page,
+                              req->conf->lists, &body)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
 
 int mi_api_not_found(mi_req_t *req, const char *id)
 {
-    return mi_http_error(req->r, HTTP_NOT_FOUND, "NOT_FOUND",
-                         mi_text_fill(req->r->pool, req->route->missing, id));
+    return mi_http_result(req, MI_ERR_NOT_FOUND,
+                          mi_text_fill(req->r->pool, req->route->missing, id));
 }
 
 int mi_api_get(mi_req_t *req)
 {
-    const char *external_id = req->param;
     mi_jsonw_t entity;
+    mi_result_e rc;
     mi_db_t *db;
 
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
     mi_jsonw_init(&entity, req->r->pool, 1024);
-    switch (mi_records_get(db, req->r->pool, req->res,
-                           req->caller.organization_id, external_id,
-                           &entity)) {
-    case MI_OK:
-        return mi_http_json_text(req->r, HTTP_OK, entity.buf, entity.len);
-    case MI_ERR_NOT_FOUND:
-        return mi_api_not_found(req, external_id);
-    default:
-        return mi_http_unavailable(req);
+    if ((rc = mi_records_get(db, req->r->pool, req->res,
+                             req->caller.organization_id, req->param,
+                             &entity)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
+    return mi_http_json_text(req->r, HTTP_OK, entity.buf, entity.len);
 }
 
 /* A write that PostgreSQL rolled back to break a deadlock (or for a
- * serialization failure) is run again, MI_WRITE_ATTEMPTS times in all:
- * the other transaction has gone on, so the next attempt usually
- * succeeds. */
-static int again(mi_req_t *req, mi_db_t *db, int *attempts)
+ * serialization failure: MI_ERR_RETRY) is run again, MI_WRITE_ATTEMPTS
+ * times in all: the other transaction has gone on, so the next attempt
+ * usually succeeds. */
+static int again(mi_req_t *req, mi_db_t *db, mi_result_e rc, int *attempts)
 {
-    if (!db->transient || *attempts >= MI_WRITE_ATTEMPTS) {
+    if (rc != MI_ERR_RETRY || *attempts >= MI_WRITE_ATTEMPTS) {
         return 0;
     }
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, MI_LOGNO(00103)
@@ -115,22 +115,13 @@ int mi_api_delete(mi_req_t *req)
     do {
         rc = mi_records_delete(db, req->r->pool, req->res, &req->caller,
                                external_id);
-    } while (rc == MI_ERR_DB && again(req, db, &attempts));
-    switch (rc) {
-    case MI_OK:
-        return mi_http_json(req->r, HTTP_OK, mi_json_own(req->r->pool,
-            json_pack("{s:b, s:s}", "success", 1, "externalId",
-                      external_id)));
-    case MI_ERR_NOT_FOUND:
-        return mi_api_not_found(req, external_id);
-    case MI_ERR_CONFLICT:
-        return mi_http_error(req->r, HTTP_CONFLICT, "CONFLICT",
-                             mi_text_fill(req->r->pool,
-                                          req->res->delete_refusal,
-                                          external_id));
-    default:
-        return mi_http_unavailable(req);
+    } while (again(req, db, rc, &attempts));
+    if (rc != MI_OK) {
+        /* 404 with the route's message, 409 with the resource's refusal */
+        return mi_http_result(req, rc, NULL);
     }
+    return mi_http_json(req->r, HTTP_OK, mi_json_own(req->r->pool,
+        json_pack("{s:b, s:s}", "success", 1, "externalId", external_id)));
 }
 
 json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
@@ -215,8 +206,8 @@ static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
     return records;
 }
 
-/* Idempotency-Key: NULL when the request may be processed (*idem set when
- * it carries a key); otherwise it has been answered. */
+/* Idempotency-Key: 0 when the request may be processed (*idem set when
+ * it carries a key); 1 when it has been answered. */
 static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
                                 apr_size_t len, mi_idem_t **idem)
 {
@@ -224,6 +215,8 @@ static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
     const char *key = apr_table_get(r->headers_in, "Idempotency-Key");
     const char *body = NULL;
     mi_idem_t *i;
+    mi_idem_e state;
+    mi_result_e rc;
     int status = 0;
 
     *idem = NULL;
@@ -243,7 +236,12 @@ static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
         apr_pstrcat(r->pool, r->method, " ", req->res->plural, "\n",
                     apr_pstrmemdup(r->pool, buf, len), NULL),
         strlen(r->method) + strlen(req->res->plural) + 2 + len);
-    switch (mi_idem_claim(db, r->pool, i, &status, &body)) {
+    if ((rc = mi_idem_claim(db, r->pool, i, &state, &status, &body))
+            != MI_OK) {
+        mi_http_result(req, rc, NULL);
+        return 1;
+    }
+    switch (state) {
     case MI_IDEM_NEW:
         *idem = i;
         return 0;
@@ -257,11 +255,9 @@ static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
                       "request");
         return 1;
     case MI_IDEM_IN_USE:
+    default:
         mi_http_error(r, HTTP_CONFLICT, "IDEMPOTENCY_KEY_IN_USE",
                       "A request with this Idempotency-Key is still running");
-        return 1;
-    default:
-        mi_http_unavailable(req);
         return 1;
     }
 }
@@ -274,6 +270,7 @@ int mi_api_upsert(mi_req_t *req)
     json_t *records = read_records(req, &auto_dds, &buf, &len);
     const char *body;
     mi_idem_t *idem;
+    mi_result_e rc;
     mi_db_t *db;
     int attempts = 1;
 
@@ -286,15 +283,15 @@ int mi_api_upsert(mi_req_t *req)
     if (idempotency_answered(req, db, buf, len, &idem)) {
         return OK;
     }
-    while (mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                         auto_dds, idem, &body) != APR_SUCCESS) {
-        if (again(req, db, &attempts)) {
-            continue;
-        }
+    do {
+        rc = mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
+                           auto_dds, idem, &body);
+    } while (again(req, db, rc, &attempts));
+    if (rc != MI_OK) {
         if (idem) {
             mi_idem_release(db, req->r->pool, idem);
         }
-        return mi_http_unavailable(req);
+        return mi_http_result(req, rc, NULL);
     }
     return mi_http_json_text(req->r, HTTP_OK, body, strlen(body));
 }

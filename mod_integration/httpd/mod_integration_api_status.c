@@ -14,22 +14,18 @@
 int mi_api_dds(mi_req_t *req)
 {
     request_rec *r = req->r;
-    const char *batch = req->param;
     json_t *body;
+    mi_result_e rc;
     mi_db_t *db;
 
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
-    switch (mi_dds_status(db, r->pool, req->caller.organization_id, batch,
-                          &body)) {
-    case MI_OK:
-        return mi_http_json(r, HTTP_OK, body);
-    case MI_ERR_NOT_FOUND:
-        return mi_api_not_found(req, batch);
-    default:
-        return mi_http_unavailable(req);
+    if ((rc = mi_dds_status(db, r->pool, req->caller.organization_id,
+                            req->param, &body)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
+    return mi_http_json(r, HTTP_OK, body);
 }
 
 /* externalIds=A,B,C as a JSON array; NULL (and *err) when malformed. */
@@ -60,13 +56,16 @@ static int sync_summary(mi_req_t *req)
     request_rec *r = req->r;
     json_t *body = mi_json_own(r->pool, json_object());
     apr_hash_t *totals;
+    mi_result_e rc;
     mi_db_t *db;
     int i;
 
-    if (!(db = mi_req_db(req))
-        || mi_counts_all(db, r->pool, req->caller.organization_id, &totals)
-               != APR_SUCCESS) {
+    if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
+    }
+    if ((rc = mi_counts_all(db, r->pool, req->caller.organization_id,
+                            &totals)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
     for (i = 0; mi_resources[i]; i++) {
         const apr_int64_t *n = apr_hash_get(totals,
@@ -92,6 +91,7 @@ int mi_api_sync_status(mi_req_t *req)
     const mi_resource_t *res;
     mi_page_t page;
     mi_jsonw_t body;
+    mi_result_e rc;
     mi_db_t *db;
 
     if (!type) {
@@ -109,10 +109,12 @@ int mi_api_sync_status(mi_req_t *req)
         return mi_http_invalid(r, err);
     }
     mi_jsonw_init(&body, r->pool, 1024 * page.limit);
-    if (!(db = mi_req_db(req))
-        || mi_records_list(db, r->pool, res, req->caller.organization_id,
-                           &page, req->conf->lists, &body) != MI_OK) {
+    if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
+    }
+    if ((rc = mi_records_list(db, r->pool, res, req->caller.organization_id,
+                              &page, req->conf->lists, &body)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
@@ -126,6 +128,7 @@ int mi_api_sync_logs(mi_req_t *req)
     const char *err;
     mi_page_t page;
     json_t *body;
+    mi_result_e rc;
     mi_db_t *db;
 
     if ((err = mi_page_parse(r->pool, query, &page)) != NULL) {
@@ -139,10 +142,13 @@ int mi_api_sync_logs(mi_req_t *req)
         return mi_http_invalid(r, "status must be SUCCESS, PARTIAL, ERROR "
                                    "or IN_PROGRESS");
     }
-    if (!(db = mi_req_db(req))
-        || mi_synclog_list(db, r->pool, req->caller.organization_id, type,
-                           status, page.page, page.limit, &body) != MI_OK) {
+    if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
+    }
+    if ((rc = mi_synclog_list(db, r->pool, req->caller.organization_id, type,
+                              status, page.page, page.limit, &body))
+            != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
     return mi_http_json(r, HTTP_OK, body);
 }

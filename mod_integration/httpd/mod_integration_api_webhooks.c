@@ -10,25 +10,21 @@
 
 #define TEST_EVENT "webhook.test"
 
-/* The common ending: 200/201 with *body, 404 or 503. (A pointer: the
- * operation that fills it is an argument evaluated in the same call.) */
+/* The common ending: 200/201 with *body, or mi_http_result's answer.
+ * (A pointer: the operation that fills it is an argument evaluated in the
+ * same call.) */
 static int answer(mi_req_t *req, mi_result_e rc, int status, json_t **body)
 {
-    switch (rc) {
-    case MI_OK:
-        return mi_http_json(req->r, status, *body);
-    case MI_ERR_NOT_FOUND:
-        return mi_api_not_found(req, req->param);
-    default:
-        return mi_http_unavailable(req);
-    }
+    return rc == MI_OK ? mi_http_json(req->r, status, *body)
+                       : mi_http_result(req, rc, NULL);
 }
 
 /* The body of a create or an update, checked: url and events (NULL when
- * absent from an update), active (-1 when absent). Returns 0 when it has
- * answered. */
-static int read_webhook(mi_req_t *req, int creating, const char **url,
-                        json_t **events, int *active)
+ * absent from an update), active (-1 when absent). 1 when it has answered
+ * (mod_integration.h). */
+static int webhook_body_answered(mi_req_t *req, int creating,
+                                 const char **url, json_t **events,
+                                 int *active)
 {
     request_rec *r = req->r;
     char *buf;
@@ -37,7 +33,7 @@ static int read_webhook(mi_req_t *req, int creating, const char **url,
     const char *err;
 
     if (!body) {
-        return 0;
+        return 1;
     }
     u = json_object_get(body, "url");
     e = json_object_get(body, "events");
@@ -48,35 +44,35 @@ static int read_webhook(mi_req_t *req, int creating, const char **url,
     if (u || creating) {
         if (!json_is_string(u)) {
             mi_http_invalid(r, "url is required and must be a string");
-            return 0;
+            return 1;
         }
         /* JSON allows \u0000; C would cut the URL there. */
         if (strlen(json_string_value(u)) != json_string_length(u)) {
             mi_http_invalid(r, "url must not contain NUL characters");
-            return 0;
+            return 1;
         }
         if ((err = mi_webhook_url_check(r->pool, json_string_value(u),
                                         req->conf->webhook_allow_http))) {
             mi_http_invalid(r, err);
-            return 0;
+            return 1;
         }
         *url = json_string_value(u);
     }
     if (e || creating) {
         if ((err = mi_webhook_events_check(r->pool, e))) {
             mi_http_invalid(r, err);
-            return 0;
+            return 1;
         }
         *events = e;
     }
     if (a) {
         if (!json_is_boolean(a)) {
             mi_http_invalid(r, "active must be a boolean");
-            return 0;
+            return 1;
         }
         *active = json_is_true(a);
     }
-    return 1;
+    return 0;
 }
 
 int mi_api_webhook_create(mi_req_t *req)
@@ -86,7 +82,7 @@ int mi_api_webhook_create(mi_req_t *req)
     int active;
     mi_db_t *db;
 
-    if (!read_webhook(req, 1, &url, &events, &active)) {
+    if (webhook_body_answered(req, 1, &url, &events, &active)) {
         return OK;
     }
     if (!(db = mi_req_db(req))) {
@@ -123,7 +119,7 @@ int mi_api_webhook_update(mi_req_t *req)
     int active;
     mi_db_t *db;
 
-    if (!read_webhook(req, 0, &url, &events, &active)) {
+    if (webhook_body_answered(req, 0, &url, &events, &active)) {
         return OK;
     }
     if (!(db = mi_req_db(req))) {
@@ -180,21 +176,20 @@ int mi_api_webhook_test(mi_req_t *req)
     mi_send_result_t res;
     mi_db_t *db = mi_req_db(req);
     apr_int64_t now = mi_now_ms();
+    mi_result_e rc;
 
     if (!db) {
         return mi_http_unavailable(req);
     }
-    switch (mi_webhook_target(db, r->pool, &req->caller, req->param,
-                              &target)) {
-    case MI_OK:
-        break;
-    case MI_ERR_NOT_FOUND:
-        return mi_api_not_found(req, req->param);
-    default:
-        return mi_http_unavailable(req);
+    if ((rc = mi_webhook_target(db, r->pool, &req->caller, req->param,
+                                &target)) != MI_OK) {
+        return mi_http_result(req, rc, NULL);
     }
     memset(&d, 0, sizeof(d));
-    d.id = mi_id_new(r->pool, "d");
+    if (!(d.id = mi_id_new(r->pool, "d"))) {
+        return mi_http_result(req, MI_ERR_INTERNAL, "no random bytes for "
+                                                    "a delivery id");
+    }
     d.webhook_id = target.id;
     d.url = target.url;
     d.secret = target.secret;

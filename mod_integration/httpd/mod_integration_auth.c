@@ -55,6 +55,7 @@ int mi_auth_gate(mi_req_t *req)
     const char *header = apr_table_get(r->headers_in, "Authorization");
     const char *raw;
     mi_token_info_t tok;
+    mi_result_e rc;
     mi_db_t *db;
     apr_int64_t now = mi_now_ms();
 
@@ -71,13 +72,13 @@ int mi_auth_gate(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req), 1;
     }
-    switch (mi_token_lookup(db, r->pool, raw, &tok)) {
-    case MI_OK:
-        break;
-    case MI_ERR_NOT_FOUND:
+    rc = mi_token_lookup(db, r->pool, raw, &tok);
+    if (rc == MI_ERR_NOT_FOUND) {
+        /* Not the route's 404: an unknown token is the gate's 401. */
         return unauthorized(r, "INVALID_TOKEN", "Invalid API token");
-    default:
-        return mi_http_unavailable(req), 1;
+    }
+    if (rc != MI_OK) {
+        return mi_http_result(req, rc, NULL), 1;
     }
     if (tok.revoked) {
         return unauthorized(r, "TOKEN_REVOKED", "API token has been revoked");
@@ -110,7 +111,7 @@ int mi_auth_gate(mi_req_t *req)
     if (rate_limited(req, 1)) {
         return 1;
     }
-    if (mi_token_touch(db, r->pool, &tok, now) != APR_SUCCESS) {
+    if (mi_token_touch(db, r->pool, &tok, now) != MI_OK) {
         /* Only bookkeeping: the request itself can still be served. */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, MI_LOGNO(00201)
                       "could not record token use: %s", db->error);

@@ -6,7 +6,8 @@
 #include "mod_integration.h"
 
 /* Returns 0 and fills req->caller when the request may go on; otherwise
- * the answer (401, 403, 429, 503) has been written and it returns 1. */
+ * the answer (401, 403, 429, 503) has been written and it returns 1 (the
+ * convention of mod_integration.h). */
 int mi_auth_gate(mi_req_t *req);
 
 #endif

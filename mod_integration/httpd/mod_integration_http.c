@@ -3,7 +3,9 @@
 #include <string.h>
 #include "mod_integration_http.h"
 #include "mi_buf.h"
+#include "mod_integration_route.h"
 #include "mi_jsonw.h"
+#include "mi_text.h"
 
 #define MI_RETRY_AFTER_DB "2"
 
@@ -106,6 +108,58 @@ int mi_http_unavailable(mi_req_t *req)
     return mi_http_error(req->r, HTTP_SERVICE_UNAVAILABLE,
                          "SERVICE_UNAVAILABLE",
                          "The database is not available; retry later");
+}
+
+/* The route's text for its record: template (one "%s") filled with the
+ * {id} segment, or fallback when the route has none. */
+static const char *route_text(mi_req_t *req, const char *template,
+                              const char *fallback)
+{
+    if (!template) {
+        return fallback;
+    }
+    return mi_text_fill(req->r->pool, template, req->param ? req->param : "");
+}
+
+/* Neither the request nor the database: nothing of it goes to the client
+ * (API.md: "a bug; details only in the error log"). */
+static int internal(mi_req_t *req, mi_result_e rc, const char *why)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00105)
+                  "internal failure (result %d): %s", (int)rc,
+                  why ? why : "no random bytes from libcrypto, or no memory");
+    return mi_http_error(req->r, HTTP_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR",
+                         "The request could not be completed; details are "
+                         "in the server's error log");
+}
+
+int mi_http_result(mi_req_t *req, mi_result_e rc, const char *message)
+{
+    request_rec *r = req->r;
+
+    switch (rc) {
+    case MI_ERR_NOT_FOUND:
+        return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND", message
+            ? message : route_text(req, req->route ? req->route->missing
+                                                   : NULL, "Not found"));
+    case MI_ERR_CONFLICT:
+        return mi_http_error(r, HTTP_CONFLICT, "CONFLICT", message
+            ? message : route_text(req, req->res ? req->res->delete_refusal
+                                                 : NULL,
+                                   "The request conflicts with the stored "
+                                   "records"));
+    case MI_ERR_INVALID:
+        return mi_http_invalid(r, message ? message : "The request breaks a "
+                                                      "rule of the contract");
+    case MI_ERR_RETRY:
+    case MI_ERR_DB:
+        return mi_http_unavailable(req);
+    case MI_OK:
+        return internal(req, rc, "a success was answered as a failure");
+    case MI_ERR_INTERNAL:
+    default:
+        return internal(req, rc, message);
+    }
 }
 
 int mi_http_is_json(request_rec *r)

@@ -21,6 +21,16 @@ int mi_http_invalid(request_rec *r, const char *message);
 /* 503 SERVICE_UNAVAILABLE with Retry-After, logging why (never SQL). */
 int mi_http_unavailable(mi_req_t *req);
 
+/* The answer to a core operation that did not succeed: the one mapping of
+ * mi_result_e to HTTP (API.md section 1). MI_ERR_NOT_FOUND: 404 NOT_FOUND;
+ * MI_ERR_CONFLICT: 409 CONFLICT; MI_ERR_INVALID: 400 VALIDATION_ERROR;
+ * MI_ERR_RETRY (not retried, or retried too often) and MI_ERR_DB: 503
+ * (mi_http_unavailable); MI_ERR_INTERNAL (and MI_OK, a caller's bug): 500
+ * INTERNAL_ERROR, message going to the error log only. message NULL: the
+ * route's own text for req->param (its 404 message, the resource's delete
+ * refusal). Returns OK. */
+int mi_http_result(mi_req_t *req, mi_result_e rc, const char *message);
+
 /* 1 when Content-Type is application/json (parameters allowed). */
 int mi_http_is_json(request_rec *r);
 
