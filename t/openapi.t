@@ -1,6 +1,8 @@
-# The OpenAPI document (docs/openapi.json, served at /openapi.json): every
-# route of the module's route table is documented and every documented
-# operation is routed; real responses of each endpoint match its schemas.
+# The OpenAPI document (docs/openapi.json, served at /openapi.json) and the
+# running server agree: every documented operation is routed, behind the
+# scope the document names; every other method of a documented path is
+# 405 naming the documented ones, and what the document does not have is
+# 404; real responses of each endpoint match its schemas.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
@@ -8,30 +10,42 @@ use Apache::TestUtil qw(t_cmp);
 use MI::Test;
 use MI::Schema;
 
-my $routes_file = $ENV{MI_ROUTES} or die "MI_ROUTES is not set";
-open my $fh, '<', $routes_file or die "$routes_file: $!";
-my @routes;
-while (<$fh>) {
-    push @routes, [ $1, lc $2 ] if /\{\s*"(\/[^"]*)",\s*M_(\w+),/;
-}
-close $fh;
-die "no routes found in $routes_file" if @routes < 10;
+my @methods = qw(get post put patch delete);
 
-# The checks below: 3 + one per route + one per documented operation +
-# one per validated response.
+# The checks below: 3, then per documented operation one (no scope: it
+# is served without a token) or two (401 without a token, 403 naming its
+# scope with a token of another), one per undocumented method of a
+# documented path, one per undocumented path, one per validated response.
 my @samples;    # [ label, path template, method, response ]
 my $r = api(GET => '/openapi.json');
 my $doc = json_of($r);
-my @operations;
+my (@paths, @operations, @undocumented_methods);
 for my $p (sort keys %{ $doc->{paths} || {} }) {
-    for my $m (sort keys %{ $doc->{paths}{$p} }) {
-        push @operations, [ $p, $m ] if $m =~ /^(get|post|put|patch|delete)$/;
-    }
+    my @documented = grep { $doc->{paths}{$p}{$_} } @methods;
+    push @paths, [ $p, [ @documented ] ];
+    push @operations, map { [ $p, $_ ] } @documented;
+    push @undocumented_methods,
+        map { my $m = $_; (grep { $_ eq $m } @documented) ? () : [ $p, $m ] }
+        @methods;
 }
+die "no operations in the document" if @operations < 10;
+
+# The scope an operation needs, as its security requirement names it;
+# undef when it needs no token.
+sub scope_of {
+    my ($op) = @_;
+    my @req = @{ $op->{security} || $doc->{security} || [] };
+    return undef unless @req && $req[0]{bearerAuth} && @{ $req[0]{bearerAuth} };
+    return $req[0]{bearerAuth}[0];
+}
+
+# A documented path with a value in each {parameter}.
+sub concrete { $_[0] =~ s/\{[^}]+\}/NO-SUCH-RECORD/gr }
 
 my $t = tenant();
 my $tok = $t->{token};
 my $no_scope = tenant(scopes => 'integration:dds:read');
+my $sync_only = tenant(scopes => 'integration:sync:read');
 sub sample { push @samples, [ @_ ] }
 
 sample('health', '/health', 'get', api(GET => '/health'));
@@ -82,25 +96,68 @@ sample('415', '/suppliers', 'post', api(POST => '/suppliers', token => $tok,
 sample('400', '/suppliers', 'post', api(POST => '/suppliers', token => $tok,
        body => '{"suppliers":'));
 
-plan tests => 3 + @routes + @operations + @samples, have_lwp;
+my $scoped = grep { scope_of($doc->{paths}{$_->[0]}{$_->[1]}) } @operations;
+# A segment more on each documented path, unless that is documented too
+# (/suppliers/x is /suppliers/{externalId}).
+my @templates = map { my $re = $_->[0] =~ s/\{[^}]+\}/[^\/]+/gr; qr/^$re$/ }
+                @paths;
+my @unknown_paths = grep { my $p = $_; !grep { $p =~ $_ } @templates }
+                    '/undocumented', map { "$_->[0]/zz-undocumented" } @paths;
+plan tests => 3 + @operations + $scoped + @undocumented_methods
+    + @unknown_paths + @samples, have_lwp;
 
 ok t_cmp($r->code, 200, 'the document is served');
 ok t_cmp($doc->{openapi}, qr/^3\.1\./, 'OpenAPI 3.1');
 ok t_cmp(ref $doc->{components}{securitySchemes}{bearerAuth}, 'HASH',
          'bearer security scheme');
 
-# Route table and document, both ways. A "*" segment of a route is a
-# {parameter} in the document.
-my %documented = map { (($_->[0] =~ s/\{[^}]+\}/*/gr) . " $_->[1]") => 1 }
-                 @operations;
-my %routed = map { ("$_->[0] $_->[1]") => 1 } @routes;
-for my $route (@routes) {
-    ok t_cmp($documented{"$route->[0] $route->[1]"} ? 1 : 0, 1,
-             "route $route->[1] $route->[0] is documented");
-}
+# Every documented operation is routed, behind its documented scope: the
+# server checks the route and its method before the token (API.md section
+# 1), so a 401 says the operation is routed, and a 403 names the scope the
+# route requires.
 for my $op (@operations) {
-    my $key = ($op->[0] =~ s/\{[^}]+\}/*/gr) . " $op->[1]";
-    ok t_cmp($routed{$key} ? 1 : 0, 1, "operation $op->[1] $op->[0] is routed");
+    my ($p, $m) = @$op;
+    my $scope = scope_of($doc->{paths}{$p}{$m});
+    my $label = uc($m) . " $p";
+    my $res = api(uc $m => concrete($p));
+    if (!defined $scope) {
+        ok t_cmp($res->code, qr/^(200|503)$/,
+                 "$label is served without a token");
+        next;
+    }
+    ok t_cmp($res->code . ' ' . (json_of($res)->{error} // ''),
+             '401 AUTHENTICATION_REQUIRED', "$label is routed (401)");
+    my $other = $scope eq 'integration:dds:read' ? $sync_only : $no_scope;
+    $res = api(uc $m => concrete($p), token => $other->{token});
+    ok t_cmp(join(' | ', $res->code, json_of($res)->{error} // '',
+                  json_of($res)->{message} // '',
+                  $res->header('WWW-Authenticate') // ''),
+             join(' | ', 403, 'INSUFFICIENT_SCOPES',
+                  "Token lacks the required scope $scope",
+                  qq{Bearer error="insufficient_scope", scope="$scope"}),
+             "$label needs $scope");
+}
+
+# Any other method of a documented path: 405, allowing just the documented
+# ones (GET brings HEAD).
+for my $u (@undocumented_methods) {
+    my ($p, $m) = @$u;
+    my ($documented) = map { $_->[1] } grep { $_->[0] eq $p } @paths;
+    my @allowed = map { uc } @$documented;
+    push @allowed, 'HEAD' if grep { $_ eq 'get' } @$documented;
+    my $res = api(uc $m => concrete($p));
+    my $allow = join ',', sort split /\s*,\s*/,
+        $res->header('Allow') // '';
+    ok t_cmp($res->code . " Allow: $allow",
+             '405 Allow: ' . join(',', sort @allowed),
+             uc($m) . " $p is not allowed");
+}
+
+# What the document does not have is not routed.
+for my $p (@unknown_paths) {
+    my $res = api(GET => concrete($p));
+    ok t_cmp($res->code . ' ' . (json_of($res)->{message} // ''),
+             '404 No endpoint ' . concrete($p), "GET $p is no endpoint");
 }
 
 my $checker = MI::Schema->new($doc);

@@ -15,6 +15,7 @@
 #include "mi_dds.h"
 #include "mi_json.h"
 #include "mi_migrate.h"
+#include "mi_resource.h"
 #include "mi_tenant.h"
 #include "mi_text.h"
 #include "mi_time.h"
@@ -394,6 +395,8 @@ int main(int argc, const char *const argv[])
     apr_app_initialize(&argc, &argv, NULL);
     atexit(apr_terminate);
     apr_pool_create(&a.pool, NULL);
+    /* The scopes a token may have are built from the resources. */
+    mi_resources_init(a.pool);
     a.driver = getenv("INTEGRATION_DB_DRIVER");
     a.params = getenv("INTEGRATION_DB_PARAMS");
     apr_getopt_init(&opt, a.pool, argc, argv);

@@ -82,11 +82,11 @@ static mi_result_e insert_numbered(mi_db_t *db, apr_pool_t *pool,
         submitted = mi_db_int(pool, now);
     }
     for (i = 0; i < batches->nelts; i++) {
-        const mi_dds_batch_t *b = &APR_ARRAY_IDX(batches, i, mi_dds_batch_t);
+        const mi_record_id_t *b = &APR_ARRAY_IDX(batches, i, mi_record_id_t);
         const char **row = apr_palloc(pool, 5 * sizeof(*row));
 
         row[0] = ids[i];
-        row[1] = b->batch_id;
+        row[1] = b->id;
         row[2] = apr_psprintf(pool, "DDS-%s-%05" APR_INT64_T_FMT, year,
                               last - batches->nelts + 1 + i);
         row[3] = status;
@@ -117,6 +117,10 @@ mi_result_e mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
     return insert_numbered(db, pool, org, batches, "DRAFT", mi_now_ms(),
                            created);
 }
+
+const mi_after_create_t mi_dds_auto_create = {
+    "autoCreateDDS", "ddsCreated", mi_dds_create_drafts
+};
 
 mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,
                           const char *batch_external_id, json_t **body)
@@ -218,11 +222,11 @@ mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,
     }
     if (dds.nrows == 0) {
         apr_array_header_t *one = apr_array_make(pool, 1,
-                                                 sizeof(mi_dds_batch_t));
+                                                 sizeof(mi_record_id_t));
         json_t *made = mi_json_own(pool, json_array());
-        mi_dds_batch_t *b = apr_array_push(one);
+        mi_record_id_t *b = apr_array_push(one);
 
-        b->batch_id = batch.rows[0][0];
+        b->id = batch.rows[0][0];
         b->external_id = batch_external_id;
         if ((rc = insert_numbered(db, pool, org, one, status, now, made))
                 != MI_OK) {

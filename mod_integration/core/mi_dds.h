@@ -7,22 +7,22 @@
 
 #include "mi_json.h"
 #include "mi_db.h"
-
-typedef struct {
-    const char *batch_id;
-    const char *external_id;
-} mi_dds_batch_t;
+#include "mi_resource.h"
 
 /* 1 for DRAFT, SUBMITTED, APPROVED, REJECTED. */
 int mi_dds_status_valid(const char *status);
 
-/* A DRAFT DDS for each batch (mi_dds_batch_t), numbered without gaps or
+/* A DRAFT DDS for each batch (mi_record_id_t), numbered without gaps or
  * duplicates under concurrent requests; appends { batchExternalId, ddsId,
  * ddsNumber, status } to created. Runs in the caller's transaction. */
 mi_result_e mi_dds_create_drafts(mi_db_t *db, apr_pool_t *pool,
                                  const char *org,
                                  const apr_array_header_t *batches,
                                  json_t *created);
+
+/* The batch descriptor's after_create: "autoCreateDDS": true asks for
+ * mi_dds_create_drafts of the batches created, listed in "ddsCreated". */
+extern const mi_after_create_t mi_dds_auto_create;
 
 /* The body of GET /dds/{batchExternalId}. */
 mi_result_e mi_dds_status(mi_db_t *db, apr_pool_t *pool, const char *org,

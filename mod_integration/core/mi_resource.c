@@ -1,6 +1,10 @@
-/* mi_resource.c: the record types of the API, described as data. */
+/* mi_resource.c: the record types of the API, described as data, and what
+ * the API derives from them. */
 #include <string.h>
 #include "mi_resource.h"
+#include "mi_dds.h"
+#include "mi_token.h"
+#include "mi_webhook.h"
 
 /* A plain optional field: name in JSON, column, type, limit. */
 #define FIELD(json_, column_, type_, max_) \
@@ -87,7 +91,7 @@ static mi_resource_t batches = {
     .fields = batch_fields,
     .nfields = (int)MI_ARRAY_SIZE(batch_fields),
     .name_field = 0,
-    .has_dds = 1,
+    .after_create = &mi_dds_auto_create,
     .delete_guard = "EXISTS (SELECT 1 FROM dds d WHERE d.batch_id = t.id "
                     "AND d.status IN ('SUBMITTED', 'APPROVED'))",
     .delete_refusal = "Batch \"%s\" has a SUBMITTED or APPROVED DDS",
@@ -96,11 +100,113 @@ static mi_resource_t batches = {
 const mi_resource_t *const mi_resources[] = { &suppliers, &products,
                                               &batches, NULL };
 
+const char *mi_entity_type_error;
+
 void mi_resources_init(apr_pool_t *pool)
 {
-    mi_resource_sql_build(pool, &suppliers);
-    mi_resource_sql_build(pool, &products);
-    mi_resource_sql_build(pool, &batches);
+    int i;
+
+    /* The list is read-only to the rest of the API; the descriptors it
+     * points to are this file's, and their SQL is filled in here. */
+    for (i = 0; mi_resources[i]; i++) {
+        mi_resource_sql_build(pool, (mi_resource_t *)mi_resources[i]);
+    }
+    mi_scopes_init(pool, mi_resources);
+    mi_webhook_events_init(pool, mi_resources);
+    mi_entity_type_error = apr_pstrcat(pool, "entityType must be ",
+                                       mi_resource_types_text(pool,
+                                                              mi_resources),
+                                       NULL);
+}
+
+static const char *scope_of(apr_pool_t *pool, const mi_resource_t *res,
+                            const char *access)
+{
+    return apr_pstrcat(pool, "integration:", res->plural, ":", access, NULL);
+}
+
+void mi_resource_routes(apr_pool_t *pool, const mi_resource_t *res,
+                        mi_resource_route_t routes[MI_ACTION_COUNT])
+{
+    const char *collection = apr_pstrcat(pool, "/", res->plural, NULL);
+    const char *record = apr_pstrcat(pool, collection, "/*", NULL);
+    const char *read_scope = scope_of(pool, res, "read");
+    const char *write_scope = scope_of(pool, res, "write");
+    /* Filled by mi_text_fill, not a printf: "%s" as it is. */
+    const char *missing = apr_pstrcat(pool, "No ", res->event,
+                                      " found with externalId \"%s\"", NULL);
+    const mi_resource_route_t all[MI_ACTION_COUNT] = {
+        { MI_ACTION_LIST, collection, read_scope, NULL },
+        { MI_ACTION_UPSERT, collection, write_scope, NULL },
+        { MI_ACTION_GET, record, read_scope, missing },
+        { MI_ACTION_DELETE, record, write_scope, missing },
+    };
+
+    memcpy(routes, all, sizeof(all));
+}
+
+/* The names make builds of each resource of list, one per suffix (per of
+ * them), then others; NULL-terminated. */
+static const char *const *names_of(apr_pool_t *pool,
+                                   const mi_resource_t *const *list,
+                                   const char *const *suffixes, int per,
+                                   const char *(*make)(apr_pool_t *,
+                                                       const mi_resource_t *,
+                                                       const char *),
+                                   const char *const *others)
+{
+    apr_array_header_t *out = apr_array_make(pool, 16, sizeof(char *));
+    int i, j;
+
+    for (i = 0; list[i]; i++) {
+        for (j = 0; j < per; j++) {
+            APR_ARRAY_PUSH(out, const char *) = make(pool, list[i],
+                                                     suffixes[j]);
+        }
+    }
+    for (i = 0; others && others[i]; i++) {
+        APR_ARRAY_PUSH(out, const char *) = others[i];
+    }
+    APR_ARRAY_PUSH(out, const char *) = NULL;
+    return (const char *const *)out->elts;
+}
+
+const char *const *mi_resource_scopes(apr_pool_t *pool,
+                                      const mi_resource_t *const *list,
+                                      const char *const *others)
+{
+    static const char *const accesses[] = { "read", "write" };
+
+    return names_of(pool, list, accesses, 2, scope_of, others);
+}
+
+static const char *event_of(apr_pool_t *pool, const mi_resource_t *res,
+                            const char *what)
+{
+    return apr_pstrcat(pool, res->event, ".", what, NULL);
+}
+
+const char *const *mi_resource_events(apr_pool_t *pool,
+                                      const mi_resource_t *const *list,
+                                      const char *const *others)
+{
+    static const char *const changes[] = { "created", "updated", "deleted" };
+
+    return names_of(pool, list, changes, 3, event_of, others);
+}
+
+const char *mi_resource_types_text(apr_pool_t *pool,
+                                   const mi_resource_t *const *list)
+{
+    const char *text = "";
+    int i;
+
+    for (i = 0; list[i]; i++) {
+        text = apr_pstrcat(pool, text,
+                           i == 0 ? "" : list[i + 1] ? ", " : " or ",
+                           list[i]->entity_type, NULL);
+    }
+    return text;
 }
 
 const mi_resource_t *mi_resource_of_type(const char *entity_type)

@@ -5,13 +5,19 @@
 #include "mi_text.h"
 #include "mi_time.h"
 
-const char *const mi_scopes[] = {
-    "integration:suppliers:read", "integration:suppliers:write",
-    "integration:products:read", "integration:products:write",
-    "integration:batches:read", "integration:batches:write",
+/* The scopes of no resource: those of the routes the glue's route table
+ * names by hand. */
+static const char *const other_scopes[] = {
     "integration:dds:read", "integration:webhooks:manage",
     "integration:sync:read", NULL
 };
+
+const char *const *mi_scopes;
+
+void mi_scopes_init(apr_pool_t *pool, const mi_resource_t *const *resources)
+{
+    mi_scopes = mi_resource_scopes(pool, resources, other_scopes);
+}
 
 static const mi_stmt_t lookup_stmt = { "mi_token_lookup", {
     "SELECT t.id, t.token_hash, t.scopes, t.expires_at, t.revoked, "

@@ -4,12 +4,17 @@
 #define MI_TOKEN_H
 
 #include "mi_db.h"
+#include "mi_resource.h"
 
 #define MI_TOKEN_PREFIX      "eudr_live_"
 #define MI_TOKEN_HEX_LEN     48
 #define MI_TOKEN_DISPLAY_LEN 16
 
-extern const char *const mi_scopes[];   /* every scope, NULL-terminated */
+/* Every scope, NULL-terminated: the resources' (mi_resource_scopes), then
+ * the others. Set by mi_scopes_init (mi_resources_init calls it). */
+extern const char *const *mi_scopes;
+
+void mi_scopes_init(apr_pool_t *pool, const mi_resource_t *const *resources);
 
 /* 1 when s is MI_TOKEN_PREFIX followed by exactly 48 lowercase hex. */
 int mi_token_well_formed(const char *s);

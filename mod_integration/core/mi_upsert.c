@@ -4,14 +4,13 @@
  * reference field (resolve the externalIds named), INSERT of all valid
  * records (new ones are created, known ones left alone), UPDATE of the ones
  * the INSERT did not create (each once per MI_DB_CHUNK records), then the
- * DDS drafts (batches), the record counts and the sync log row -- all in
- * one transaction.
+ * resource's after_create work (batches: the DDS drafts), the record counts
+ * and the sync log row -- all in one transaction.
  */
 #include <stdlib.h>
 #include <string.h>
 #include "mi_upsert.h"
 #include "mi_counts.h"
-#include "mi_dds.h"
 #include "mi_jsonw.h"
 #include "mi_outbox.h"
 #include "mi_synclog.h"
@@ -213,23 +212,24 @@ static mi_result_e write_all(upsert_t *u)
     return MI_OK;
 }
 
-/* DDS drafts for the batches this request created. */
-static mi_result_e create_dds(upsert_t *u, json_t *dds_created)
+/* The resource's after_create work on the records this request created. */
+static mi_result_e after_create(upsert_t *u, json_t *out)
 {
-    apr_array_header_t *batches = apr_array_make(u->pool, 16,
-                                                 sizeof(mi_dds_batch_t));
+    apr_array_header_t *created = apr_array_make(u->pool, 16,
+                                                 sizeof(mi_record_id_t));
     size_t i;
 
     for (i = 0; i < u->n; i++) {
         if (u->items[i].status && !strcmp(u->items[i].status, "CREATED")) {
-            mi_dds_batch_t *b = apr_array_push(batches);
+            mi_record_id_t *c = apr_array_push(created);
 
-            b->batch_id = u->items[i].id;
-            b->external_id = u->items[i].external_id;
+            c->id = u->items[i].id;
+            c->external_id = u->items[i].external_id;
         }
     }
-    return mi_dds_create_drafts(u->db, u->pool, u->caller->organization_id,
-                                batches, dds_created);
+    return u->res->after_create->run(u->db, u->pool,
+                                     u->caller->organization_id, created,
+                                     out);
 }
 
 /* Webhook events of the request: one per record written, and the sync
@@ -280,7 +280,7 @@ static void write_outcome(mi_jsonw_t *w, int first, const item_t *it)
     mi_jsonw_str(w, it->external_id);
 }
 
-static const char *response_of(upsert_t *u, json_t *dds_created)
+static const char *response_of(upsert_t *u, json_t *after_created)
 {
     mi_jsonw_t w;
     size_t i;
@@ -313,11 +313,13 @@ static const char *response_of(upsert_t *u, json_t *dds_created)
         mi_jsonw_lit(&w, "}");
     }
     mi_jsonw_lit(&w, "]");
-    if (dds_created) {
-        const char *dds = mi_json_dump(u->pool, dds_created);
+    if (after_created) {
+        const char *made = mi_json_dump(u->pool, after_created);
 
-        mi_jsonw_lit(&w, ",\"ddsCreated\":");
-        mi_jsonw_raw(&w, dds, strlen(dds));
+        mi_jsonw_lit(&w, ",");
+        mi_jsonw_str(&w, u->res->after_create->key);
+        mi_jsonw_lit(&w, ":");
+        mi_jsonw_raw(&w, made, strlen(made));
     }
     mi_jsonw_lit(&w, "}");
     return apr_pstrmemdup(u->pool, w.buf, w.len);
@@ -325,13 +327,13 @@ static const char *response_of(upsert_t *u, json_t *dds_created)
 
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
-                          json_t *records, int auto_dds,
+                          json_t *records, int run_after_create,
                           const mi_idem_t *idem, const char **body)
 {
     upsert_t u;
     mi_result_e rc;
-    json_t *dds_created = res->has_dds ? mi_json_own(pool, json_array())
-                                       : NULL;
+    json_t *after_created = res->after_create
+                                ? mi_json_own(pool, json_array()) : NULL;
 
     memset(&u, 0, sizeof(u));
     u.pool = pool;
@@ -355,8 +357,8 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
         return mi_db_failure(db);
     }
     if ((rc = write_all(&u)) != MI_OK
-        || (auto_dds && dds_created
-            && (rc = create_dds(&u, dds_created)) != MI_OK)
+        || (run_after_create && after_created
+            && (rc = after_create(&u, after_created)) != MI_OK)
         || (rc = queue_events(&u)) != MI_OK) {
         mi_db_rollback(db);
         return rc;
@@ -369,7 +371,7 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                                            u.log.errors, (int)u.n);
     }
     u.log.completed_at = mi_now_ms();
-    *body = response_of(&u, dds_created);
+    *body = response_of(&u, after_created);
     if ((u.log.created + u.log.updated > 0
          && (rc = mi_counts_add(db, pool, caller->organization_id,
                                 res->entity_type, u.log.created)) != MI_OK)

@@ -7,14 +7,15 @@
 #include "mi_resource.h"
 
 /* Validates every record, then writes the valid ones, set-based, with the
- * request's sync log row, in one transaction. auto_dds (resources with
- * DDS): a DRAFT DDS for each record created. On MI_OK *body is the 200
- * body, stored with the write for idem when it is not NULL. Any other
- * result wrote nothing: MI_ERR_RETRY (run it again), MI_ERR_DB or
+ * request's sync log row, in one transaction. run_after_create (the
+ * request's after_create flag was true, for a resource that has one): its
+ * work on the records created, in the same transaction. On MI_OK *body is
+ * the 200 body, stored with the write for idem when it is not NULL. Any
+ * other result wrote nothing: MI_ERR_RETRY (run it again), MI_ERR_DB or
  * MI_ERR_INTERNAL. */
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
-                          json_t *records, int auto_dds,
+                          json_t *records, int run_after_create,
                           const mi_idem_t *idem, const char **body);
 
 #endif

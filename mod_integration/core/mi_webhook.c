@@ -13,13 +13,20 @@
 #define SECRET_BYTES 32
 #define URL_MAX 2048
 
-const char *const mi_webhook_events[] = {
-    "supplier.created", "supplier.updated", "supplier.deleted",
-    "product.created", "product.updated", "product.deleted",
-    "batch.created", "batch.updated", "batch.deleted",
+/* The events of no one resource: a sync's outcome (mi_upsert) and DDS
+ * status changes (mi_dds). */
+static const char *const other_events[] = {
     "sync.completed", "sync.failed",
     "dds.status_changed", "dds.submitted", "dds.approved", NULL
 };
+
+const char *const *mi_webhook_events;
+
+void mi_webhook_events_init(apr_pool_t *pool,
+                            const mi_resource_t *const *resources)
+{
+    mi_webhook_events = mi_resource_events(pool, resources, other_events);
+}
 
 #define COLUMNS "id, url, events, active, failure_count, created_at, " \
                 "updated_at"

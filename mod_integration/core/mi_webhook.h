@@ -5,8 +5,15 @@
 
 #include "mi_db.h"
 #include "mi_json.h"
+#include "mi_resource.h"
 
-extern const char *const mi_webhook_events[];   /* NULL-terminated */
+/* Every event name, NULL-terminated: the resources' (mi_resource_events),
+ * then the others. Set by mi_webhook_events_init (mi_resources_init calls
+ * it). */
+extern const char *const *mi_webhook_events;
+
+void mi_webhook_events_init(apr_pool_t *pool,
+                            const mi_resource_t *const *resources);
 
 /* NULL when events is a non-empty array of known, distinct event names;
  * otherwise the VALIDATION_ERROR message. */

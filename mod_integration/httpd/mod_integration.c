@@ -47,6 +47,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     mi_resources_init(pconf);
+    mi_routes_init(pconf, mi_resources);
     if (mi_startup_check(s, ptemp) != OK) {
         return !OK;
     }

@@ -167,9 +167,9 @@ json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
     return body;
 }
 
-/* The records array of a bulk request (and its autoCreateDDS flag), or
- * NULL when it answered. */
-static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
+/* The records array of a bulk request (and the resource's after_create
+ * flag, autoCreateDDS for batches), or NULL when it answered. */
+static json_t *read_records(mi_req_t *req, int *run_after_create, char **buf,
                             apr_size_t *len)
 {
     request_rec *r = req->r;
@@ -179,15 +179,17 @@ static json_t *read_records(mi_req_t *req, int *auto_dds, char **buf,
     if (!body) {
         return NULL;
     }
-    *auto_dds = 0;
-    if (req->res->has_dds) {
-        json_t *flag = json_object_get(body, "autoCreateDDS");
+    *run_after_create = 0;
+    if (req->res->after_create) {
+        const char *name = req->res->after_create->flag;
+        json_t *flag = json_object_get(body, name);
 
         if (flag && !json_is_boolean(flag)) {
-            mi_http_invalid(r, "autoCreateDDS must be a boolean");
+            mi_http_invalid(r, apr_pstrcat(r->pool, name,
+                                           " must be a boolean", NULL));
             return NULL;
         }
-        *auto_dds = json_is_true(flag);
+        *run_after_create = json_is_true(flag);
     }
     records = json_object_get(body, key);
     if (!json_is_array(records)) {
@@ -264,10 +266,10 @@ static int idempotency_answered(mi_req_t *req, mi_db_t *db, const char *buf,
 
 int mi_api_upsert(mi_req_t *req)
 {
-    int auto_dds;
+    int run_after_create;
     char *buf;
     apr_size_t len;
-    json_t *records = read_records(req, &auto_dds, &buf, &len);
+    json_t *records = read_records(req, &run_after_create, &buf, &len);
     const char *body;
     mi_idem_t *idem;
     mi_result_e rc;
@@ -285,7 +287,7 @@ int mi_api_upsert(mi_req_t *req)
     }
     do {
         rc = mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                           auto_dds, idem, &body);
+                           run_after_create, idem, &body);
     } while (again(req, db, rc, &attempts));
     if (rc != MI_OK) {
         if (idem) {

@@ -101,8 +101,7 @@ int mi_api_sync_status(mi_req_t *req)
         return sync_summary(req);
     }
     if (!(res = mi_resource_of_type(type))) {
-        return mi_http_invalid(r, "entityType must be SUPPLIER, PRODUCT or "
-                                   "BATCH");
+        return mi_http_invalid(r, mi_entity_type_error);
     }
     if ((err = mi_page_parse(r->pool, query, &page)) != NULL
         || (ids && !(page.ids = ids_filter(r->pool, ids, &err)))) {
@@ -135,8 +134,7 @@ int mi_api_sync_logs(mi_req_t *req)
         return mi_http_invalid(r, err);
     }
     if (type && !mi_resource_of_type(type)) {
-        return mi_http_invalid(r, "entityType must be SUPPLIER, PRODUCT or "
-                                   "BATCH");
+        return mi_http_invalid(r, mi_entity_type_error);
     }
     if (status && !mi_synclog_status_valid(status)) {
         return mi_http_invalid(r, "status must be SUCCESS, PARTIAL, ERROR "

@@ -3,41 +3,17 @@
 #include "mod_integration_route.h"
 #include "mod_integration_api.h"
 
-/* The 404 of a route with an {id}: its one "%s" is the id. */
-#define NO_SUPPLIER "No supplier found with externalId \"%s\""
-#define NO_PRODUCT "No product found with externalId \"%s\""
+/* The 404 of a route with an {id}: its one "%s" is the id. /dds/{batch}
+ * names a batch as the batches' own routes do (mi_resource_routes). */
 #define NO_BATCH "No batch found with externalId \"%s\""
 #define NO_WEBHOOK "No webhook found with id \"%s\""
 
-static const mi_route_t routes[] = {
+/* The routes of no resource. Those of the resources (GET and POST
+ * /<plural>, GET and DELETE /<plural>/{externalId}) come from their
+ * descriptors: mi_routes_init. */
+static const mi_route_t other_routes[] = {
     { "/health", M_GET, NULL, mi_api_health, NULL },
     { "/openapi.json", M_GET, NULL, mi_api_openapi, NULL },
-
-    { "/suppliers", M_GET, "integration:suppliers:read", mi_api_list,
-      "suppliers" },
-    { "/suppliers", M_POST, "integration:suppliers:write", mi_api_upsert,
-      "suppliers" },
-    { "/suppliers/*", M_GET, "integration:suppliers:read", mi_api_get,
-      "suppliers", NO_SUPPLIER },
-    { "/suppliers/*", M_DELETE, "integration:suppliers:write", mi_api_delete,
-      "suppliers", NO_SUPPLIER },
-
-    { "/products", M_GET, "integration:products:read", mi_api_list,
-      "products" },
-    { "/products", M_POST, "integration:products:write", mi_api_upsert,
-      "products" },
-    { "/products/*", M_GET, "integration:products:read", mi_api_get,
-      "products", NO_PRODUCT },
-    { "/products/*", M_DELETE, "integration:products:write", mi_api_delete,
-      "products", NO_PRODUCT },
-
-    { "/batches", M_GET, "integration:batches:read", mi_api_list, "batches" },
-    { "/batches", M_POST, "integration:batches:write", mi_api_upsert,
-      "batches" },
-    { "/batches/*", M_GET, "integration:batches:read", mi_api_get,
-      "batches", NO_BATCH },
-    { "/batches/*", M_DELETE, "integration:batches:write", mi_api_delete,
-      "batches", NO_BATCH },
 
     { "/dds/*", M_GET, "integration:dds:read", mi_api_dds, NULL, NO_BATCH },
     { "/sync-status", M_GET, "integration:sync:read", mi_api_sync_status,
@@ -61,6 +37,49 @@ static const mi_route_t routes[] = {
       mi_api_webhook_deliveries, NULL, NO_WEBHOOK },
 #undef WEBHOOKS
 };
+
+/* The method and handler of each route of a resource. */
+static const struct {
+    int method;
+    mi_handler_fn handler;
+} actions[MI_ACTION_COUNT] = {
+    [MI_ACTION_LIST] = { M_GET, mi_api_list },
+    [MI_ACTION_UPSERT] = { M_POST, mi_api_upsert },
+    [MI_ACTION_GET] = { M_GET, mi_api_get },
+    [MI_ACTION_DELETE] = { M_DELETE, mi_api_delete },
+};
+
+/* The table mi_routes_init built; read-only once requests run. */
+static const mi_route_t *routes;
+static int nroutes;
+
+void mi_routes_init(apr_pool_t *pool, const mi_resource_t *const *resources)
+{
+    apr_array_header_t *table = apr_array_make(pool, 32, sizeof(mi_route_t));
+    apr_size_t i;
+    int r, a;
+
+    for (i = 0; i < MI_ARRAY_SIZE(other_routes); i++) {
+        *(mi_route_t *)apr_array_push(table) = other_routes[i];
+    }
+    for (r = 0; resources[r]; r++) {
+        mi_resource_route_t made[MI_ACTION_COUNT];
+
+        mi_resource_routes(pool, resources[r], made);
+        for (a = 0; a < MI_ACTION_COUNT; a++) {
+            mi_route_t *route = apr_array_push(table);
+
+            route->path = made[a].path;
+            route->method = actions[made[a].action].method;
+            route->scope = made[a].scope;
+            route->handler = actions[made[a].action].handler;
+            route->resource = resources[r]->plural;
+            route->missing = made[a].missing;
+        }
+    }
+    routes = (const mi_route_t *)table->elts;
+    nroutes = table->nelts;
+}
 
 /* httpd's ap_method_name_of may answer HEAD for M_GET. */
 static const char *method_name(int method)
@@ -112,9 +131,9 @@ mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
                                 const char **param, const char **allow)
 {
     apr_array_header_t *methods = apr_array_make(pool, 4, sizeof(char *));
-    apr_size_t i;
+    int i;
 
-    for (i = 0; i < MI_ARRAY_SIZE(routes); i++) {
+    for (i = 0; i < nroutes; i++) {
         const char *p;
 
         if (!path_matches(routes[i].path, path, &p, pool)) {

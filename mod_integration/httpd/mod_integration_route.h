@@ -1,5 +1,6 @@
 /* mod_integration_route.h: the route table: every path, method and scope of the API in
- * one place. */
+ * one place: the resources' routes built from their descriptors, the
+ * others written by hand. */
 #ifndef MOD_INTEGRATION_ROUTE_H
 #define MOD_INTEGRATION_ROUTE_H
 
@@ -22,6 +23,11 @@ typedef enum {
     MI_ROUTE_NO_PATH,
     MI_ROUTE_NO_METHOD
 } mi_route_match_e;
+
+/* Builds the route table: the routes of no resource, then the four of
+ * each of resources (NULL-terminated; mi_resource_routes). Call once,
+ * before any request (post_config), with the pool the table lives in. */
+void mi_routes_init(apr_pool_t *pool, const mi_resource_t *const *resources);
 
 /* Matches a path relative to the API base ("/suppliers/A%2FB"). On
  * MI_ROUTE_FOUND sets *route and *param (the raw "*" segment, still

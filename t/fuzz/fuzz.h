@@ -15,6 +15,7 @@
 #include <apr_allocator.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
+#include "mi_resource.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,16 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                  \
     } while (0)
 
-/* APR, once per process. */
-static void fuzz_init(void)
+/* APR, and what the module does at start-up: the resources' SQL and what
+ * is built from their list (scopes, event names); once per process, into
+ * a pool that lives as long as it. Returns that pool. */
+static apr_pool_t *fuzz_init(void)
 {
-    static int done;
+    static apr_pool_t *startup;
 
-    if (!done) {
+    if (!startup) {
         apr_initialize();
         atexit(apr_terminate);
-        done = 1;
+        apr_pool_create(&startup, NULL);
+        mi_resources_init(startup);
     }
+    return startup;
 }
 
 /* A fresh pool for one input; fuzz_pool_done destroys it. */

@@ -1,4 +1,5 @@
-/* fuzz_route.c: mi_route_match, the route table of the glue. Built with
+/* fuzz_route.c: mi_route_match, the route table of the glue (built from the
+ * resources once, as post_config does). Built with
  * httpd's headers (mod_integration_route.c includes mod_integration.h) and
  * linked with the stubs below in place of the module record and the handlers, which
  * mod_integration_route.c only takes the addresses of.
@@ -34,11 +35,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_t *pool;
     const mi_route_t *route = NULL;
     const char *path, *param = NULL, *allow = NULL;
+    static int built;
     int method;
     mi_route_match_e rc;
 
     if (size < 1) {
         return 0;
+    }
+    if (!built) {
+        mi_routes_init(fuzz_init(), mi_resources);
+        built = 1;
     }
     pool = fuzz_pool();
     method = methods[data[0] % MI_ARRAY_SIZE(methods)];

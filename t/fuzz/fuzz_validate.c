@@ -46,16 +46,10 @@ static void validate_all(apr_pool_t *pool, const mi_resource_t *res,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static apr_pool_t *resources;
     apr_pool_t *pool;
     json_t *doc = NULL;
     int bulk = 0, r;
 
-    if (!resources) {
-        fuzz_init();
-        apr_pool_create(&resources, NULL);
-        mi_resources_init(resources);
-    }
     pool = fuzz_pool();
     if (mi_json_parse(pool, (const char *)data, size, &doc) == MI_JSON_OK) {
         for (r = 0; json_is_object(doc) && mi_resources[r]; r++) {
