@@ -1,6 +1,6 @@
-/* mod_integration.h: what the httpd glue of mod_integration shares: the module's
- * configuration and the state of one API request. Every glue file includes
- * it, so that per-module LogLevel works everywhere. */
+/* mod_integration.h: what the httpd glue of mod_integration shares: the
+ * module's configuration and the state of one API request. Every glue file
+ * includes it, so that per-module LogLevel works everywhere. */
 #ifndef MOD_INTEGRATION_H
 #define MOD_INTEGRATION_H
 

@@ -1,6 +1,6 @@
-/* mod_integration_api.c: the handlers of the route table, one set for every resource:
- * they turn HTTP into calls of the core engines and their results back
- * into HTTP. */
+/* mod_integration_api.c: the handlers of the route table, one set for every
+ * resource: they turn HTTP into calls of the core engines and their results
+ * back into HTTP. */
 #include <string.h>
 #include "mod_integration_api.h"
 #include "mi_crypto.h"

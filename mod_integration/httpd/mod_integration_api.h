@@ -1,5 +1,5 @@
-/* mod_integration_api.h: the handlers of the route table. Each writes its answer and
- * returns OK. */
+/* mod_integration_api.h: the handlers of the route table. Each writes its
+ * answer and returns OK. */
 #ifndef MOD_INTEGRATION_API_H
 #define MOD_INTEGRATION_API_H
 

@@ -1,5 +1,5 @@
-/* mod_integration_api_status.c: the read-only status endpoints: DDS status of a batch,
- * sync status, sync logs (API.md sections 6 and 8). */
+/* mod_integration_api_status.c: the read-only status endpoints: DDS status of
+ * a batch, sync status, sync logs (API.md sections 6 and 8). */
 #include <string.h>
 #include "mod_integration_api.h"
 #include "mi_counts.h"

@@ -1,6 +1,6 @@
-/* mod_integration_api_webhooks.c: the webhook management endpoints (API.md section 9).
- * A webhook belongs to the integration whose token created it; any other
- * integration gets 404 for it. */
+/* mod_integration_api_webhooks.c: the webhook management endpoints (API.md
+ * section 9). A webhook belongs to the integration whose token created it;
+ * any other integration gets 404 for it. */
 #include <string.h>
 #include "mod_integration_api.h"
 #include "mod_integration_http.h"

@@ -1,5 +1,5 @@
-/* mod_integration_auth.h: the gate every route with a scope passes: bearer token,
- * integration status, scope, rate limit (API.md sections 1-3). */
+/* mod_integration_auth.h: the gate every route with a scope passes: bearer
+ * token, integration status, scope, rate limit (API.md sections 1-3). */
 #ifndef MOD_INTEGRATION_AUTH_H
 #define MOD_INTEGRATION_AUTH_H
 

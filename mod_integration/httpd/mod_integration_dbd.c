@@ -1,5 +1,5 @@
-/* mod_integration_dbd.c: database connections from mod_dbd's pool, with every wait
- * bounded (see mod_integration_dbd.h). */
+/* mod_integration_dbd.c: database connections from mod_dbd's pool, with every
+ * wait bounded (see mod_integration_dbd.h). */
 #include <apr_atomic.h>
 #include <apr_optional.h>
 #include <apr_thread_cond.h>

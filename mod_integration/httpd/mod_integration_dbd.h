@@ -1,5 +1,5 @@
-/* mod_integration_dbd.h: database connections from mod_dbd's pool, with every wait
- * bounded, given back as soon as their user is done.
+/* mod_integration_dbd.h: database connections from mod_dbd's pool, with every
+ * wait bounded, given back as soon as their user is done.
  *
  * mod_dbd's ap_dbd_acquire ties a connection to the request pool, which
  * mod_http2 destroys late, and its pool waits for a free connection for

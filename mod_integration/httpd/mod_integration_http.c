@@ -1,4 +1,5 @@
-/* mod_integration_http.c: JSON answers, errors, and the bounded request body. */
+/* mod_integration_http.c: JSON answers, errors, and the bounded request
+ * body. */
 #include <pthread.h>
 #include <string.h>
 #include "mod_integration_http.h"

@@ -1,4 +1,5 @@
-/* mod_integration_http.h: JSON answers, errors, and the bounded request body. */
+/* mod_integration_http.h: JSON answers, errors, and the bounded request
+ * body. */
 #ifndef MOD_INTEGRATION_HTTP_H
 #define MOD_INTEGRATION_HTTP_H
 

@@ -1,5 +1,5 @@
-/* mod_integration_ratelimit.h: per-token request counts in shared memory, one fixed
- * window per token, guarded by a global mutex, so that the limit holds
+/* mod_integration_ratelimit.h: per-token request counts in shared memory, one
+ * fixed window per token, guarded by a global mutex, so that the limit holds
  * across every child process and thread of one httpd. */
 #ifndef MOD_INTEGRATION_RATELIMIT_H
 #define MOD_INTEGRATION_RATELIMIT_H

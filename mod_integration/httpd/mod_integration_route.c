@@ -1,4 +1,5 @@
-/* mod_integration_route.c: the route table: every path, method and scope of the API. */
+/* mod_integration_route.c: the route table: every path, method and scope
+ * of the API. */
 #include <string.h>
 #include "mod_integration_route.h"
 #include "mod_integration_api.h"

@@ -1,6 +1,6 @@
-/* mod_integration_route.h: the route table: every path, method and scope of the API in
- * one place: the resources' routes built from their descriptors, the
- * others written by hand. */
+/* mod_integration_route.h: the route table: every path, method and scope of
+ * the API in one place: the resources' routes built from their descriptors,
+ * the others written by hand. */
 #ifndef MOD_INTEGRATION_ROUTE_H
 #define MOD_INTEGRATION_ROUTE_H
 

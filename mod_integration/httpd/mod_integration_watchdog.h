@@ -1,5 +1,5 @@
-/* mod_integration_watchdog.h: webhook delivery in the background, from a mod_watchdog
- * thread of a child process, never from a request thread. */
+/* mod_integration_watchdog.h: webhook delivery in the background, from a
+ * mod_watchdog thread of a child process, never from a request thread. */
 #ifndef MOD_INTEGRATION_WATCHDOG_H
 #define MOD_INTEGRATION_WATCHDOG_H
 
