@@ -64,10 +64,8 @@ static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                         "FROM v WHERE ext IS NOT NULL) ", names, typed);
 }
 
-static const char *int_param(mi_dialect_e d)
-{
-    return d == MI_DIALECT_SQLITE3 ? "%s" : "CAST(%s AS BIGINT)";
-}
+/* An integer parameter: PostgreSQL's arrive as text (mi_db.h). */
+#define INT_PARAM "{bigint:%s}"
 
 /* The columns a record is read with (mi_records): the fixed ones, then one
  * per field; a reference shows the externalId of the record it names. */
@@ -100,7 +98,7 @@ static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
     const char *cols = "", *vals = "";
-    const char *ip = int_param(d);
+    const char *ip = INT_PARAM;
     int i;
 
     for (i = 0; i < res->nfields; i++) {
@@ -128,7 +126,7 @@ static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
     const char *sets = "";
-    const char *ip = int_param(d);
+    const char *ip = INT_PARAM;
     int i;
 
     for (i = 0; i < res->nfields; i++) {
@@ -164,7 +162,7 @@ static const char *ids_param(mi_dialect_e d)
 static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
                             mi_dialect_e d, const char *cols, int by_ids)
 {
-    const char *ip = int_param(d);
+    const char *ip = INT_PARAM;
     const char *ids = by_ids
         ? apr_pstrcat(p, " AND external_id IN ", ids_param(d), NULL) : "";
 
@@ -207,31 +205,31 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     name_stmt(p, &sql->resolve, res, "resolve");
     name_stmt(p, &sql->list_ids, res, "list_ids");
     name_stmt(p, &sql->count_ids, res, "count_ids");
+    /* One text where the dialects agree (sql[1] NULL: mi_db.h). */
+    sql->count.sql[0] = apr_psprintf(p,
+        "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
+        "AND last_synced_at > {bigint:%%s}", res->table);
+    sql->get.sql[0] = apr_psprintf(p,
+        "SELECT %s FROM %s AS t WHERE t.organization_id = %%s "
+        "AND t.external_id = %%s", cols, res->table);
+    sql->guard.sql[0] = apr_psprintf(p,
+        "SELECT t.id, CASE WHEN %s THEN 1 ELSE 0 END FROM %s AS t "
+        "WHERE t.organization_id = %%s AND t.external_id = %%s",
+        res->delete_guard ? res->delete_guard : "1 = 0", res->table);
+    sql->remove.sql[0] = apr_psprintf(p,
+        "DELETE FROM %s WHERE organization_id = %%s "
+        "AND external_id = %%s RETURNING id", res->table);
     for (d = 0; d < MI_DIALECT_COUNT; d++) {
         mi_dialect_e dl = (mi_dialect_e)d;
-        const char *ip = int_param(dl);
 
         sql->insert.sql[d] = insert_sql(p, res, dl);
         sql->update.sql[d] = update_sql(p, res, dl);
         sql->list.sql[d] = list_sql(p, res, dl, cols, 0);
         sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1);
-        sql->count.sql[d] = apr_psprintf(p,
-            "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
-            "AND last_synced_at > %s", res->table, ip);
         sql->count_ids.sql[d] = apr_psprintf(p,
             "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
-            "AND last_synced_at > %s AND external_id IN %s", res->table, ip,
-            ids_param(dl));
-        sql->get.sql[d] = apr_psprintf(p,
-            "SELECT %s FROM %s AS t WHERE t.organization_id = %%s "
-            "AND t.external_id = %%s", cols, res->table);
-        sql->guard.sql[d] = apr_psprintf(p,
-            "SELECT t.id, CASE WHEN %s THEN 1 ELSE 0 END FROM %s AS t "
-            "WHERE t.organization_id = %%s AND t.external_id = %%s",
-            res->delete_guard ? res->delete_guard : "1 = 0", res->table);
-        sql->remove.sql[d] = apr_psprintf(p,
-            "DELETE FROM %s WHERE organization_id = %%s "
-            "AND external_id = %%s RETURNING id", res->table);
+            "AND last_synced_at > {bigint:%%s} AND external_id IN %s",
+            res->table, ids_param(dl));
         sql->resolve.sql[d] = apr_psprintf(p,
             "SELECT external_id, id FROM %s WHERE organization_id = %%s "
             "AND external_id IN %s", res->table, ids_param(dl));
