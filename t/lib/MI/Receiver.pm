@@ -23,6 +23,10 @@ sub start {
     $self->answer(200);
     my $pid = fork // die "fork: $!";
     if (!$pid) {
+        # A request that waited in the backlog may be answered after the
+        # module gave up on it: writing to that closed socket must not kill
+        # the receiver (and lose every later request).
+        $SIG{PIPE} = 'IGNORE';
         $self->serve($server);
         POSIX::_exit(0);
     }
