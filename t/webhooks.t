@@ -168,7 +168,10 @@ api(POST => '/products', token => $tok,
     body => { products => [ { externalId => 'P-0', name => 'p' } ] });
 api(POST => '/batches', token => $tok, body => { batches => [
     { externalId => 'B-0', productExternalId => 'P-0', batchNumber => 'b' } ] });
-$rx->wait_for(sub { named('batch.created', @_) }, 5);
+# Every event of the two writes (each also completes a sync), so that
+# none arrives after the clear.
+$rx->wait_for(sub { all_of(qw(product.created batch.created))->(@_)
+                    && named('sync.completed', @_) >= 2 }, 5);
 $rx->clear;
 ok t_cmp(api(DELETE => '/products/P-0', token => $tok)->code, 409,
          'a refused delete');
