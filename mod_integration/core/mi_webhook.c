@@ -131,7 +131,7 @@ const char *mi_webhook_url_check(apr_pool_t *pool, const char *url,
                           : "url must be an absolute https URL";
     }
     if (*host == '\0' || *host == '/' || *host == ':' || *host == '?'
-        || strpbrk(url, " \t\r\n\"<>\\^`{|}")) {
+        || *host == '#' || strpbrk(url, " \t\r\n\"<>\\^`{|}")) {
         return "url must be an absolute URL with a host";
     }
     return NULL;

@@ -1,0 +1,714 @@
+/* test_delivery.c: unit tests of mi_delivery (API.md section 9). The retry
+ * and disable policy, against an in-memory SQLite database with the
+ * schema: claims (due, of active webhooks, leased), then what a finished
+ * attempt records (delivered; retried after the configured delays; failed
+ * for good after the last; the webhook's consecutive failures, disabled at
+ * the limit or at once on 410, its pending deliveries dropped). And
+ * mi_delivery_send against a receiver on loopback, here: the request, its
+ * headers and both signatures recomputed with OpenSSL (unit_sign.h), and
+ * what each kind of answer (or none) comes to. */
+#include <errno.h>
+#include <poll.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <apr_thread_proc.h>
+#include <curl/curl.h>
+#include "unit.h"
+#include "unit_sign.h"
+#include "mi_delivery.h"
+#include "mi_tenant.h"
+#include "mi_text.h"
+#include "mi_time.h"
+#include "mi_webhook.h"
+
+#define SECRET "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+#define PAYLOAD "{\"event\":\"supplier.created\",\"timestamp\":" \
+    "\"2024-01-15T10:30:00.000Z\",\"integrationId\":\"int_1\"," \
+    "\"data\":{\"externalId\":\"S\xc3\xa3o-1\",\"internalId\":\"c1\"}}"
+#define EVENT_TIME 1705314600000LL  /* 2024-01-15T10:30:00.000Z */
+
+/* ---- the database side ------------------------------------------------ */
+
+typedef struct {
+    mi_db_t *db;
+    apr_pool_t *p;
+    mi_caller_t caller;
+    mi_delivery_conf_t conf;
+} fixture_t;
+
+static const mi_stmt_t insert_delivery = { "test_delivery_insert", {
+    "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
+    "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
+    "VALUES (%s, %s, 'supplier.created', %s, {bigint:%s}, %s, "
+    "{integer:%s}, {bigint:%s}, {bigint:%s}, {bigint:%s})", NULL } };
+static const mi_stmt_t delivery_row = { "test_delivery_row", {
+    "SELECT state, attempts, last_status, last_error, next_attempt_at, "
+    "lease_until FROM webhook_deliveries WHERE id = %s", NULL } };
+static const mi_stmt_t hook_row = { "test_delivery_hook", {
+    "SELECT active, failure_count FROM webhooks WHERE id = %s", NULL } };
+static const mi_stmt_t set_lease = { "test_delivery_lease", {
+    "UPDATE webhook_deliveries SET lease_until = {bigint:%s} "
+    "WHERE id = %s", NULL } };
+
+static int fixture_open(fixture_t *f, apr_pool_t *p)
+{
+    const char *org, *integration;
+
+    memset(f, 0, sizeof(*f));
+    f->p = p;
+    if (!(f->db = unit_db(p))) {
+        return 0;
+    }
+    mi_org_create(f->db, p, "Org", &org);
+    mi_integration_create(f->db, p, org, "ERP", &integration);
+    f->caller.organization_id = org;
+    f->caller.integration_id = integration;
+    f->caller.token_id = "tok";
+    /* The defaults of API.md section 9. */
+    f->conf.timeout = apr_time_from_sec(10);
+    f->conf.delays[0] = apr_time_from_sec(1);
+    f->conf.delays[1] = apr_time_from_sec(5);
+    f->conf.delays[2] = apr_time_from_sec(30);
+    f->conf.ndelays = 3;
+    f->conf.disable_after = 10;
+    return 1;
+}
+
+static const char *new_hook(fixture_t *f)
+{
+    json_t *events = json_pack("[s]", "supplier.created"), *body = NULL;
+    const char *id = NULL;
+
+    if (mi_webhook_create(f->db, f->p, &f->caller, "https://example.com/h",
+                          events, &body) == MI_OK) {
+        id = json_string_value(json_object_get(body, "id"));
+    }
+    json_decref(events);
+    return id;
+}
+
+/* A delivery of hook: state, attempts made, due at next (ms). */
+static const char *new_delivery(fixture_t *f, const char *hook,
+                                const char *state, int attempts,
+                                apr_int64_t next)
+{
+    const char *id = mi_id_new(f->p, "d");
+    const char *now = mi_db_int(f->p, mi_now_ms());
+    const char *args[9] = { id, hook, PAYLOAD,
+                            mi_db_int(f->p, EVENT_TIME), state,
+                            apr_itoa(f->p, attempts),
+                            mi_db_int(f->p, next), now, now };
+
+    return mi_db_exec(f->db, f->p, &insert_delivery, NULL, 9, args)
+               == APR_SUCCESS ? id : NULL;
+}
+
+static const char **row_of(fixture_t *f, const mi_stmt_t *st, const char *id)
+{
+    mi_rows_t rows;
+
+    if (mi_db_select(f->db, f->p, st, &rows, 1, &id) != APR_SUCCESS
+        || rows.nrows != 1) {
+        return NULL;
+    }
+    return rows.rows[0];
+}
+
+/* "ACTIVE/3" or "INACTIVE/10": the webhook's state and failure count. */
+static const char *hook_state(fixture_t *f, const char *hook)
+{
+    const char **r = row_of(f, &hook_row, hook);
+
+    return r ? apr_psprintf(f->p, "%s/%s", strcmp(r[0], "0") ? "ACTIVE"
+                                                             : "INACTIVE",
+                            r[1])
+             : "(no row)";
+}
+
+static int claim(fixture_t *f, int max, apr_array_header_t **claimed)
+{
+    return mi_delivery_claim(f->db, f->p, &f->conf, max, claimed)
+               == APR_SUCCESS ? (*claimed)->nelts : -1;
+}
+
+/* One attempt and its outcome, for each number of attempts made. */
+static void test_retries(apr_pool_t *p)
+{
+    static const struct {
+        int attempts;               /* made before */
+        int status, success;        /* the outcome */
+        const char *error;
+        const char *want_state;
+        apr_int64_t want_delay;     /* ms after now; -1: not checked */
+        const char *want_hook;
+        const char *name;
+    } cases[] = {
+        { 0, 500, 0, "HTTP 500", "PENDING", 1000, "ACTIVE/1",
+          "a first failure is retried after 1 s" },
+        { 1, 503, 0, "HTTP 503", "PENDING", 5000, "ACTIVE/1",
+          "a second after 5 s" },
+        { 2, 0, 0, "Timeout was reached", "PENDING", 30000, "ACTIVE/1",
+          "no response: a third after 30 s" },
+        { 3, 500, 0, "HTTP 500", "FAILED", 0, "ACTIVE/1",
+          "after the third retry, failed for good" },
+        { 0, 200, 1, NULL, "DELIVERED", -1, "ACTIVE/0", "delivered" },
+        { 3, 204, 1, NULL, "DELIVERED", -1, "ACTIVE/0",
+          "delivered on the last retry" },
+        { 0, 410, 0, "HTTP 410", "FAILED", 0, "INACTIVE/1",
+          "410 Gone: failed, and the webhook disabled at once" },
+        { 2, 410, 0, "HTTP 410", "FAILED", 0, "INACTIVE/1",
+          "410 Gone with retries left: not retried" },
+        { 0, 301, 0, "HTTP 301", "PENDING", 1000, "ACTIVE/1",
+          "a redirect is a failure" },
+    };
+    size_t i;
+
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        fixture_t f;
+        const char *hook, *id, **r;
+        apr_array_header_t *claimed;
+        mi_send_result_t res = { cases[i].status, cases[i].success,
+                                 cases[i].error, 5 };
+        apr_int64_t before, after;
+        const char *name = cases[i].name;
+
+        if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+            || !(id = new_delivery(&f, hook, "PENDING", cases[i].attempts,
+                                   mi_now_ms()))) {
+            ok(0, apr_psprintf(p, "%s: set up", name));
+            continue;
+        }
+        ok(claim(&f, 10, &claimed) == 1
+           && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id, id)
+           && APR_ARRAY_IDX(claimed, 0, mi_delivery_t).attempts
+                  == cases[i].attempts,
+           apr_psprintf(p, "%s: claimed, with its attempts", name));
+        before = mi_now_ms();
+        ok(mi_delivery_finish(f.db, p, &f.conf, claimed, 1, &res)
+               == APR_SUCCESS, apr_psprintf(p, "%s: recorded", name));
+        after = mi_now_ms();
+        r = row_of(&f, &delivery_row, id);
+        is_str(r ? r[0] : NULL, cases[i].want_state,
+               apr_psprintf(p, "%s: %s", name, cases[i].want_state));
+        ok(r && atoi(r[1]) == cases[i].attempts + 1,
+           apr_psprintf(p, "%s: attempts %d", name, cases[i].attempts + 1));
+        ok(r && (cases[i].status ? r[2] && atoi(r[2]) == cases[i].status
+                                 : r[2] == NULL),
+           apr_psprintf(p, "%s: last status %d", name, cases[i].status));
+        is_str(r ? r[3] : NULL, cases[i].error,
+               apr_psprintf(p, "%s: last error", name));
+        if (cases[i].want_delay >= 0) {
+            apr_int64_t next = r ? apr_atoi64(r[4]) : 0;
+
+            ok(next >= before + cases[i].want_delay
+               && next <= after + cases[i].want_delay,
+               apr_psprintf(p, "%s: next attempt %d ms later", name,
+                            (int)cases[i].want_delay));
+        }
+        ok(r && r[5] == NULL, apr_psprintf(p, "%s: lease ended", name));
+        is_str(hook_state(&f, hook), cases[i].want_hook,
+               apr_psprintf(p, "%s: webhook %s", name, cases[i].want_hook));
+        mi_db_close(f.db);
+    }
+}
+
+/* The delays and the number of retries are the configuration's. */
+static void test_conf(apr_pool_t *p)
+{
+    static const struct {
+        int ndelays;
+        apr_interval_time_t delay0;
+        const char *want_state;
+        const char *name;
+    } cases[] = {
+        { 0, 0, "FAILED", "no retries: the first failure is final" },
+        { 1, 50000, "PENDING", "a retry after 50 ms" },
+    };
+    size_t i;
+
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        fixture_t f;
+        const char *hook, *id, **r;
+        apr_array_header_t *claimed;
+        mi_send_result_t res = { 500, 0, "HTTP 500", 1 };
+        apr_int64_t before;
+
+        if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+            || !(id = new_delivery(&f, hook, "PENDING", 0, mi_now_ms()))) {
+            ok(0, "set up");
+            continue;
+        }
+        f.conf.ndelays = cases[i].ndelays;
+        f.conf.delays[0] = cases[i].delay0;
+        claim(&f, 10, &claimed);
+        before = mi_now_ms();
+        mi_delivery_finish(f.db, p, &f.conf, claimed, 1, &res);
+        r = row_of(&f, &delivery_row, id);
+        is_str(r ? r[0] : NULL, cases[i].want_state, cases[i].name);
+        if (cases[i].ndelays) {
+            ok(r && apr_atoi64(r[4]) >= before + 50
+               && apr_atoi64(r[4]) <= mi_now_ms() + 50,
+               "the next attempt 50 ms later");
+        }
+        mi_db_close(f.db);
+    }
+}
+
+/* Consecutive failures of one webhook, each attempt a fresh delivery. */
+static void test_disable(apr_pool_t *p)
+{
+    static const struct {
+        int status, success;
+        const char *want_hook;
+    } steps[] = {
+        { 500, 0, "ACTIVE/1" }, { 500, 0, "ACTIVE/2" },
+        { 200, 1, "ACTIVE/0" },             /* a 2xx resets the count */
+        { 0, 0, "ACTIVE/1" }, { 404, 0, "ACTIVE/2" },
+        { 502, 0, "INACTIVE/3" },           /* the limit */
+    };
+    fixture_t f;
+    const char *hook, *other, *waiting, *others, *failed[8], **r;
+    apr_array_header_t *claimed;
+    size_t i;
+    int n = 0;
+
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+        || !(other = new_hook(&f))) {
+        ok(0, "set up");
+        return;
+    }
+    f.conf.disable_after = 3;
+    /* Deliveries due later: the disabled webhook's are dropped, the other
+     * webhook's stay. */
+    waiting = new_delivery(&f, hook, "PENDING", 0, mi_now_ms() + 3600000);
+    others = new_delivery(&f, other, "PENDING", 0, mi_now_ms() + 3600000);
+    for (i = 0; i < MI_ARRAY_SIZE(steps); i++) {
+        const char *id = new_delivery(&f, hook, "PENDING", 0, mi_now_ms());
+        mi_send_result_t res = { steps[i].status, steps[i].success,
+                                 steps[i].success ? NULL
+                                     : apr_psprintf(p, "HTTP %d",
+                                                    steps[i].status), 1 };
+
+        if (!steps[i].status) {
+            res.error = "Could not connect to server";
+        }
+        ok(claim(&f, 10, &claimed) == 1
+           && mi_delivery_finish(f.db, p, &f.conf, claimed, 1, &res)
+                  == APR_SUCCESS,
+           apr_psprintf(p, "attempt %d (%d) recorded", (int)i + 1,
+                        steps[i].status));
+        is_str(hook_state(&f, hook), steps[i].want_hook,
+               apr_psprintf(p, "after attempt %d: %s", (int)i + 1,
+                            steps[i].want_hook));
+        if (!steps[i].success) {
+            failed[n++] = id;
+        }
+    }
+    r = row_of(&f, &delivery_row, failed[n - 1]);
+    ok(r && !strcmp(r[0], "FAILED") && !strcmp(r[3], "HTTP 502"),
+       "the attempt that disabled it: FAILED with its own error");
+    r = row_of(&f, &delivery_row, failed[0]);
+    ok(r && !strcmp(r[0], "FAILED") && !strcmp(r[3], "webhook disabled"),
+       "its deliveries waiting for a retry: FAILED, webhook disabled");
+    r = row_of(&f, &delivery_row, waiting);
+    ok(r && !strcmp(r[0], "FAILED") && !strcmp(r[3], "webhook disabled")
+       && atoi(r[1]) == 0,
+       "its queued deliveries: FAILED, webhook disabled, never attempted");
+    r = row_of(&f, &delivery_row, others);
+    ok(r && !strcmp(r[0], "PENDING"), "another webhook's stay PENDING");
+    is_str(hook_state(&f, other), "ACTIVE/0",
+           "the other webhook is untouched");
+    new_delivery(&f, hook, "PENDING", 0, mi_now_ms());
+    ok(claim(&f, 10, &claimed) == 0,
+       "a disabled webhook's due delivery is not claimed");
+    {
+        json_t *body;
+
+        ok(mi_webhook_update(f.db, p, &f.caller, hook, NULL, NULL, 1, &body)
+               == MI_OK, "re-activated");
+        is_str(hook_state(&f, hook), "ACTIVE/0",
+               "re-activation resets the failure count");
+        ok(claim(&f, 10, &claimed) == 1, "and its due delivery is claimed");
+    }
+    mi_db_close(f.db);
+
+    /* The default limit, 10. */
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))) {
+        ok(0, "set up");
+        return;
+    }
+    for (i = 1; i <= 10; i++) {
+        mi_send_result_t res = { 500, 0, "HTTP 500", 1 };
+
+        new_delivery(&f, hook, "PENDING", 0, mi_now_ms());
+        claim(&f, 10, &claimed);
+        mi_delivery_finish(f.db, p, &f.conf, claimed, 1, &res);
+        if (i >= 9) {
+            is_str(hook_state(&f, hook),
+                   i == 9 ? "ACTIVE/9" : "INACTIVE/10",
+                   i == 9 ? "9 consecutive failures: still active"
+                          : "the 10th disables it");
+        }
+    }
+    mi_db_close(f.db);
+}
+
+/* Which deliveries a claim takes, and its lease. */
+static void test_claims(apr_pool_t *p)
+{
+    fixture_t f;
+    const char *hook, *off, **r;
+    apr_array_header_t *claimed, *again, *none;
+    apr_int64_t before;
+    json_t *body;
+    int i;
+
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+        || !(off = new_hook(&f))) {
+        ok(0, "set up");
+        return;
+    }
+    mi_webhook_update(f.db, p, &f.caller, off, NULL, NULL, 0, &body);
+    ok(claim(&f, 10, &claimed) == 0, "nothing due: nothing claimed");
+    /* Five due; one due later, one delivered, one failed, one of a
+     * disabled webhook. */
+    for (i = 0; i < 5; i++) {
+        new_delivery(&f, hook, "PENDING", 0, mi_now_ms() - 10 - i);
+    }
+    new_delivery(&f, hook, "PENDING", 0, mi_now_ms() + 60000);
+    new_delivery(&f, hook, "DELIVERED", 1, mi_now_ms() - 100);
+    new_delivery(&f, hook, "FAILED", 4, mi_now_ms() - 100);
+    new_delivery(&f, off, "PENDING", 0, mi_now_ms() - 100);
+
+    before = mi_now_ms();
+    ok(claim(&f, 2, &claimed) == 2, "at most max claimed");
+    r = row_of(&f, &delivery_row, APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id);
+    ok(r && r[5] && apr_atoi64(r[5]) >= before + 30000 + 2 * 10000,
+       "leased for max times the timeout, and 30 s more");
+    {
+        const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, 0, mi_delivery_t);
+
+        ok(!strcmp(d->webhook_id, hook) && !strcmp(d->url,
+                                                   "https://example.com/h")
+           && !strncmp(d->secret, "whsec_", 6)
+           && !strcmp(d->event, "supplier.created")
+           && !strcmp(d->payload, PAYLOAD) && d->event_time == EVENT_TIME
+           && d->attempts == 0, "a claimed delivery: what a sender needs");
+    }
+    ok(claim(&f, 10, &again) == 3, "a second claim takes only the rest");
+    ok(claim(&f, 10, &none) == 0,
+       "leased deliveries are not claimed twice; not due, delivered, "
+       "failed, and a disabled webhook's, not at all");
+    {
+        /* Two sent (one delivered, one failed), three not sent. */
+        mi_send_result_t res[2] = { { 200, 1, NULL, 1 },
+                                    { 500, 0, "HTTP 500", 1 } };
+
+        ok(mi_delivery_finish(f.db, p, &f.conf, again, 2, res)
+               == APR_SUCCESS, "a claim partly sent recorded");
+        for (i = 2; i < again->nelts; i++) {
+            r = row_of(&f, &delivery_row,
+                       APR_ARRAY_IDX(again, i, mi_delivery_t).id);
+            ok(r && !strcmp(r[0], "PENDING") && atoi(r[1]) == 0
+               && r[5] == NULL,
+               apr_psprintf(p, "unsent %d: lease ended, no attempt counted",
+                            i - 1));
+        }
+        ok(claim(&f, 10, &claimed) == 1, "and claimed again");
+        ok(claimed->nelts == 1
+           && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id,
+                      APR_ARRAY_IDX(again, 2, mi_delivery_t).id),
+           "the unsent one");
+    }
+    /* A node that died holding a claim: its lease runs out. */
+    {
+        const char *args[2] = { mi_db_int(p, mi_now_ms() - 1), NULL };
+
+        args[1] = APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id;
+        mi_db_exec(f.db, p, &set_lease, NULL, 2, args);
+        ok(claim(&f, 10, &again) == 1
+           && !strcmp(APR_ARRAY_IDX(again, 0, mi_delivery_t).id, args[1]),
+           "a claim whose lease ran out is claimed again");
+    }
+    mi_db_close(f.db);
+}
+
+/* ---- mi_delivery_send against a receiver on loopback ------------------ */
+
+typedef struct {
+    int fd;                 /* listening */
+    int status;             /* answered; 0: read and never answer */
+    const char *headers;    /* more response header lines */
+    char req[16384];
+    size_t len;
+    int requests;
+} receiver_t;
+
+static int listen_loopback(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))
+        || listen(fd, 4) || getsockname(fd, (struct sockaddr *)&a, &alen)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+/* Waits up to ms for fd to be readable. */
+static int readable(int fd, int ms)
+{
+    struct pollfd pfd = { fd, POLLIN, 0 };
+
+    return poll(&pfd, 1, ms) == 1;
+}
+
+/* Serves one connection: reads the request (headers and Content-Length
+ * bytes), answers, closes; with status 0 holds it until the client gives
+ * up. Never waits more than 5 s for anything. */
+static void *APR_THREAD_FUNC serve(apr_thread_t *t, void *data)
+{
+    receiver_t *rc = data;
+    int c;
+    char *end;
+    size_t want = 0;
+
+    (void)t;
+    if (!readable(rc->fd, 5000) || (c = accept(rc->fd, NULL, NULL)) < 0) {
+        return NULL;
+    }
+    rc->requests++;
+    while (rc->len < sizeof(rc->req) - 1 && readable(c, 5000)) {
+        ssize_t n = recv(c, rc->req + rc->len, sizeof(rc->req) - 1 - rc->len,
+                         0);
+
+        if (n <= 0) {
+            break;
+        }
+        rc->len += (size_t)n;
+        rc->req[rc->len] = '\0';
+        if ((end = strstr(rc->req, "\r\n\r\n")) != NULL) {
+            const char *cl = strstr(rc->req, "Content-Length: ");
+
+            want = (size_t)(end + 4 - rc->req)
+                   + (cl && cl < end ? (size_t)atol(cl + 16) : 0);
+            if (rc->len >= want) {
+                break;
+            }
+        }
+    }
+    if (rc->status) {
+        char *resp = apr_psprintf(apr_thread_pool_get(t),
+            "HTTP/1.1 %d X\r\nContent-Length: 2\r\n%sConnection: close\r\n"
+            "\r\nok", rc->status, rc->headers ? rc->headers : "");
+
+        if (send(c, resp, strlen(resp), 0) < 0) {
+            printf("# send: %s\n", strerror(errno));
+        }
+    }
+    else {
+        char sink[256];
+
+        while (readable(c, 5000) && recv(c, sink, sizeof(sink), 0) > 0) {
+        }
+    }
+    close(c);
+    return NULL;
+}
+
+/* The value of a request header (exact name), or NULL. */
+static const char *header(apr_pool_t *p, const char *req, const char *name)
+{
+    const char *at = strstr(req, apr_pstrcat(p, "\r\n", name, ": ", NULL));
+    const char *end;
+
+    if (!at) {
+        return NULL;
+    }
+    at += strlen(name) + 4;
+    end = strstr(at, "\r\n");
+    return end ? apr_pstrndup(p, at, (apr_size_t)(end - at)) : NULL;
+}
+
+static void test_send(apr_pool_t *p)
+{
+    static const struct {
+        int status;
+        const char *headers;
+        int want_status, want_success;
+        const char *want_error;     /* "*": any, not NULL */
+        const char *name;
+    } cases[] = {
+        { 200, NULL, 200, 1, NULL, "200" },
+        { 204, NULL, 204, 1, NULL, "204" },
+        { 299, NULL, 299, 1, NULL, "299 is a 2xx" },
+        { 302, "Location: http://127.0.0.1:9/elsewhere\r\n", 302, 0,
+          "HTTP 302", "a redirect is not followed" },
+        { 304, NULL, 304, 0, "HTTP 304", "304 fails" },
+        { 400, NULL, 400, 0, "HTTP 400", "400 fails" },
+        { 410, NULL, 410, 0, "HTTP 410", "410 fails (the caller disables)" },
+        { 500, NULL, 500, 0, "HTTP 500", "500 fails" },
+        { 0, NULL, 0, 0, "*", "no answer within the timeout fails" },
+    };
+    mi_delivery_conf_t conf;
+    size_t i;
+
+    memset(&conf, 0, sizeof(conf));
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        receiver_t *rc = apr_pcalloc(p, sizeof(*rc));
+        mi_delivery_t d = { "d0123456789abcdef", "wh_abc",
+                            NULL, SECRET, "supplier.created", PAYLOAD,
+                            EVENT_TIME, 0 };
+        mi_send_result_t res;
+        apr_thread_t *thread;
+        apr_status_t trv;
+        apr_int64_t t0, t1;
+        const char *name = cases[i].name, *hex, *b64, *body, *ts;
+        int port;
+
+        rc->status = cases[i].status;
+        rc->headers = cases[i].headers;
+        if ((rc->fd = listen_loopback(&port)) < 0
+            || apr_thread_create(&thread, NULL, serve, rc, p)
+                   != APR_SUCCESS) {
+            ok(0, apr_psprintf(p, "%s: a receiver on loopback", name));
+            continue;
+        }
+        d.url = apr_psprintf(p, "http://127.0.0.1:%d/hooks/eudr?x=1", port);
+        /* Ample for an answer on a loaded machine; short where none comes. */
+        conf.timeout = cases[i].status ? apr_time_from_sec(10)
+                                       : apr_time_from_msec(300);
+        t0 = apr_time_sec(apr_time_now());
+        mi_delivery_send(p, &conf, &d, &res);
+        t1 = apr_time_sec(apr_time_now());
+        apr_thread_join(&trv, thread);
+        close(rc->fd);
+
+        ok(res.status == cases[i].want_status
+           && res.success == cases[i].want_success,
+           apr_psprintf(p, "%s: status %d, success %d", name,
+                        cases[i].want_status, cases[i].want_success));
+        if (res.status != cases[i].want_status
+            || res.success != cases[i].want_success) {
+            printf("#   got status %d, success %d, error %s\n", res.status,
+                   res.success, res.error ? res.error : "(null)");
+        }
+        if (cases[i].want_error && !strcmp(cases[i].want_error, "*")) {
+            ok(res.error != NULL && res.duration_ms >= 250,
+               apr_psprintf(p, "%s: an error, after the timeout", name));
+        }
+        else {
+            is_str(res.error, cases[i].want_error,
+                   apr_psprintf(p, "%s: error", name));
+        }
+        ok(rc->requests == 1, apr_psprintf(p, "%s: one request", name));
+        if (i > 0) {
+            continue;
+        }
+        /* The request itself, once. */
+        ok(!strncmp(rc->req, "POST /hooks/eudr?x=1 HTTP/1.1\r\n", 31),
+           "POST to the url");
+        body = strstr(rc->req, "\r\n\r\n");
+        is_str(body ? body + 4 : NULL, PAYLOAD, "the body is the payload");
+        is_str(header(p, rc->req, "Content-Type"), "application/json",
+               "Content-Type");
+        is_str(header(p, rc->req, "Content-Length"),
+               apr_itoa(p, (int)strlen(PAYLOAD)), "Content-Length");
+        is_str(header(p, rc->req, "User-Agent"), "EUDR-Platform-Webhook/1.0",
+               "User-Agent");
+        is_str(header(p, rc->req, "X-Webhook-Event"), "supplier.created",
+               "X-Webhook-Event");
+        is_str(header(p, rc->req, "X-Webhook-Id"), "wh_abc",
+               "X-Webhook-Id: the webhook's id");
+        is_str(header(p, rc->req, "X-Webhook-Delivery"), "d0123456789abcdef",
+               "X-Webhook-Delivery: the delivery's id");
+        is_str(header(p, rc->req, "X-Webhook-Timestamp"),
+               "2024-01-15T10:30:00.000Z",
+               "X-Webhook-Timestamp: the event's ISO time");
+        ok(unit_sign(p, SECRET, apr_pstrcat(p, "2024-01-15T10:30:00.000Z.",
+                                            PAYLOAD, NULL),
+                     strlen("2024-01-15T10:30:00.000Z.") + strlen(PAYLOAD),
+                     &hex, &b64), "signed here");
+        is_str(header(p, rc->req, "X-Webhook-Signature"),
+               apr_pstrcat(p, "sha256=", hex, NULL),
+               "X-Webhook-Signature: sha256=hex HMAC of timestamp.body");
+        is_str(header(p, rc->req, "webhook-id"), "d0123456789abcdef",
+               "webhook-id is X-Webhook-Delivery");
+        ts = header(p, rc->req, "webhook-timestamp");
+        ok(ts && apr_atoi64(ts) >= t0 && apr_atoi64(ts) <= t1
+           && !strcmp(ts, apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                       apr_atoi64(ts))),
+           "webhook-timestamp: Unix seconds of the attempt");
+        ok(ts && unit_sign(p, SECRET, apr_pstrcat(p, "d0123456789abcdef.", ts,
+                                                  ".", PAYLOAD, NULL),
+                           strlen("d0123456789abcdef.") + strlen(ts) + 1
+                               + strlen(PAYLOAD), &hex, &b64),
+           "signed here, the Standard Webhooks way");
+        is_str(header(p, rc->req, "webhook-signature"),
+               apr_pstrcat(p, "v1,", b64, NULL),
+               "webhook-signature: v1,base64 HMAC of id.timestamp.body");
+        ok(!header(p, rc->req, "Expect"), "no Expect header");
+    }
+    {
+        /* Nothing listening; a scheme other than http(s); a secret that
+         * is none: no status, an error, no success. */
+        mi_delivery_t d = { "d1", "wh_abc", NULL, SECRET,
+                            "supplier.created", PAYLOAD, EVENT_TIME, 0 };
+        mi_send_result_t res;
+        int port, fd = listen_loopback(&port);
+
+        if (fd >= 0) {
+            close(fd);
+        }
+        conf.timeout = apr_time_from_sec(10);
+        d.url = apr_psprintf(p, "http://127.0.0.1:%d/h", port);
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(fd >= 0 && res.status == 0 && !res.success && res.error,
+           "connection refused: an error, no status");
+        d.url = "ftp://127.0.0.1/h";
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(res.status == 0 && !res.success && res.error
+           && !strcmp(res.error, "Unsupported protocol"),
+           "ftp is not followed: Unsupported protocol");
+        d.url = "file:///dev/null";
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(res.status == 0 && !res.success && res.error
+           && !strcmp(res.error, "Unsupported protocol"),
+           "file is not followed: Unsupported protocol");
+        d.url = apr_psprintf(p, "http://127.0.0.1:%d/h", port);
+        d.secret = "not-a-secret";
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(res.status == 0 && !res.success && res.error
+           && !strcmp(res.error, "cannot sign the delivery"),
+           "a bad secret: nothing sent");
+    }
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p = unit_start(&argc, &argv);
+
+    test_retries(p);
+    test_conf(p);
+    test_disable(p);
+    test_claims(p);
+    if (mi_delivery_global_init() != APR_SUCCESS) {
+        ok(0, "libcurl initialised");
+    }
+    else {
+        test_send(p);
+        curl_global_cleanup();
+    }
+    return unit_done(p);
+}
