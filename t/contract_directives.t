@@ -1,0 +1,121 @@
+# The webhook directives (API.md section 12, docs/directives.md): every
+# value just inside a limit passes `httpd -t`, every bad value is refused at
+# configuration time with its exact message (t/startup.t does the same for
+# the other directives).
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use File::Temp qw(tempdir);
+use MI::Test;
+
+my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
+my $mods = $ENV{MI_HTTPD_MODULES};
+my $dir = tempdir(CLEANUP => 1);
+
+my $T = 'IntegrationWebhookTimeout must be a duration from 10ms to 1 day, '
+      . 'e.g. 10s or 500ms';
+my $T1 = 'IntegrationWebhookTimeout takes one argument, time a receiver has '
+       . 'to answer (default 10s)';
+my $R = 'IntegrationWebhookRetryDelays takes durations, e.g. 1s 5s 30s or '
+      . '50ms 100ms 200ms';
+my $R8 = 'IntegrationWebhookRetryDelays: at most 8 retries';
+my $R0 = 'IntegrationWebhookRetryDelays requires at least one argument, '
+       . 'delays before each retry (default 1s 5s 30s)';
+my $D = 'IntegrationWebhookDisableAfter must be a whole number >= 1';
+my $D1 = 'IntegrationWebhookDisableAfter takes one argument, consecutive '
+       . 'failed attempts that disable a webhook (default 10)';
+my $A = 'IntegrationWebhookAllowHttp must be On or Off';
+
+my @good = (
+    'IntegrationWebhookTimeout 10ms', 'IntegrationWebhookTimeout 86400',
+    'IntegrationWebhookTimeout 86400s', 'IntegrationWebhookTimeout 86400000ms',
+    'IntegrationWebhookTimeout 1440m', 'IntegrationWebhookTimeout 24h',
+    'IntegrationWebhookTimeout 2min',
+    'IntegrationWebhookRetryDelays 1ms',
+    'IntegrationWebhookRetryDelays 1ms 2 3s 4m 5h 24h 86400 86400000ms',
+    "IntegrationWebhookRetryDelays 1s 2s\nIntegrationWebhookRetryDelays 3s 4s",
+    'IntegrationWebhookDisableAfter 1', 'IntegrationWebhookDisableAfter 1000000',
+    'IntegrationWebhookAllowHttp On', 'IntegrationWebhookAllowHttp off',
+    'IntegrationWebhookAllowHttp OFF',
+);
+my @bad = (
+    [ 'IntegrationWebhookTimeout 0', $T ],
+    [ 'IntegrationWebhookTimeout 9ms', $T ],
+    [ 'IntegrationWebhookTimeout 86401', $T ],
+    [ 'IntegrationWebhookTimeout 86400001ms', $T ],
+    [ 'IntegrationWebhookTimeout 1441m', $T ],
+    [ 'IntegrationWebhookTimeout 25h', $T ],
+    [ 'IntegrationWebhookTimeout 1d', $T ],
+    [ 'IntegrationWebhookTimeout 1.5s', $T ],
+    [ 'IntegrationWebhookTimeout 10sx', $T ],
+    [ 'IntegrationWebhookTimeout -1s', $T ],
+    [ 'IntegrationWebhookTimeout soon', $T ],
+    [ 'IntegrationWebhookTimeout ms', $T ],
+    [ 'IntegrationWebhookTimeout', $T1 ],
+    [ 'IntegrationWebhookTimeout 1s 2s', $T1 ],
+    [ 'IntegrationWebhookRetryDelays soon', $R ],
+    [ 'IntegrationWebhookRetryDelays 1s soon', $R ],
+    [ 'IntegrationWebhookRetryDelays -1s', $R ],
+    [ 'IntegrationWebhookRetryDelays 86401s', $R ],
+    [ 'IntegrationWebhookRetryDelays 25h', $R ],
+    [ 'IntegrationWebhookRetryDelays 1s 5x', $R ],
+    [ 'IntegrationWebhookRetryDelays 1d', $R ],
+    [ 'IntegrationWebhookRetryDelays 1 2 3 4 5 6 7 8 9', $R8 ],
+    [ "IntegrationWebhookRetryDelays 1 2 3 4 5\nIntegrationWebhookRetryDelays 6 7 8 9",
+      $R8 ],
+    [ 'IntegrationWebhookRetryDelays', $R0 ],
+    [ 'IntegrationWebhookDisableAfter 0', $D ],
+    [ 'IntegrationWebhookDisableAfter -1', $D ],
+    [ 'IntegrationWebhookDisableAfter 1.5', $D ],
+    [ 'IntegrationWebhookDisableAfter ten', $D ],
+    [ 'IntegrationWebhookDisableAfter 10x', $D ],
+    [ 'IntegrationWebhookDisableAfter 1000001', $D ],
+    [ 'IntegrationWebhookDisableAfter', $D1 ],
+    [ 'IntegrationWebhookAllowHttp yes', $A ],
+    [ 'IntegrationWebhookAllowHttp 1', $A ],
+    [ 'IntegrationWebhookAllowHttp true', $A ],
+    [ 'IntegrationWebhookAllowHttp', $A ],
+);
+
+plan tests => @good + 2 * @bad;
+
+# httpd -t with a configuration (bounded: -t never starts a server, but a
+# regression must not hang the suite); returns (exit code, what it said).
+sub httpd_t {
+    my ($body) = @_;
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die $!;
+    print $fh <<CONF;
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:1
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule dbd_module $mods/mod_dbd.so
+LoadModule integration_module $ENV{MI_MODULE}
+DBDriver $ENV{MI_DB_DRIVER}
+DBDParams "$ENV{MI_DB_PARAMS}"
+$body
+CONF
+    close $fh;
+    my $out = `timeout 60 $httpd -f $conf -t 2>&1`;
+    return ($? >> 8, $out);
+}
+
+for my $g (@good) {
+    my ($rc, $out) = httpd_t($g);
+    (my $name = $g) =~ s/\n/; /g;
+    ok t_cmp($rc, 0, "accepted: $name") or print STDERR "# $out";
+}
+for my $b (@bad) {
+    my ($conf, $message) = @$b;
+    my ($rc, $out) = httpd_t($conf);
+    (my $name = $conf) =~ s/\n/; /g;
+    ok t_cmp($rc == 0 || $rc == 124 ? "exit $rc" : 'refused', 'refused',
+             "refused: $name");
+    ok t_cmp($out =~ /^\Q$message\E$/m ? $message : $out, $message,
+             "message for $name");
+}

@@ -1,0 +1,166 @@
+package MI::Server;
+# A private httpd with a configuration of a test's own (as t/outage.t
+# runs one), for what the suite's server cannot show: its directives'
+# defaults, a database made unavailable under it. Every wait is bounded;
+# the server is stopped when the object goes (or the test dies).
+#
+#   my $s = MI::Server->new(conf => "IntegrationRateLimit 5 60",
+#                           vhosts => [ "IntegrationRateLimit 0" ]);
+#   $s->start or die;
+#   $s->url('/suppliers');        # the main server
+#   $s->url('/suppliers', 1);     # the first <VirtualHost>
+use strict;
+use warnings FATAL => 'all';
+
+use File::Path ();
+use File::Temp qw(tempdir);
+use IO::Socket::INET ();
+use LWP::UserAgent ();
+use Time::HiRes qw(sleep);
+use MI::Test qw(BASE);
+
+sub free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Listen => 1) or die "port: $!";
+    return $s->sockport;
+}
+
+# new(conf => TEXT, vhosts => [ TEXT, ... ], params => DBDPARAMS)
+sub new {
+    my ($class, %o) = @_;
+    # Removed by DESTROY, after the stop (File::Temp's clean-up may come
+    # first at exit, and the stop needs the configuration).
+    my $dir = tempdir();
+    chmod 0777, $dir;
+    my $self = bless {
+        dir => $dir, conf => $o{conf} // '', vhosts => $o{vhosts} || [],
+        params => $o{params} // $ENV{MI_DB_PARAMS},
+        ports => [ map { free_port() } 0 .. @{ $o{vhosts} || [] } ],
+        ua => LWP::UserAgent->new(timeout => 10, keep_alive => 0),
+        owner => $$,
+    }, $class;
+    $self->write_conf;
+    return $self;
+}
+
+sub dir { $_[0]{dir} }
+sub ua  { $_[0]{ua} }
+
+# The URL of PATH below BASE on the main server (or on the Nth vhost).
+sub url {
+    my ($self, $path, $n) = @_;
+    return "http://127.0.0.1:$self->{ports}[$n // 0]" . BASE . $path;
+}
+
+sub write_conf {
+    my ($self) = @_;
+    my $dir = $self->{dir};
+    my $mods = $ENV{MI_HTTPD_MODULES} or die "MI_HTTPD_MODULES is not set";
+    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+    my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
+    my $vhosts = '';
+    for my $i (1 .. @{ $self->{vhosts} }) {
+        $vhosts .= "<VirtualHost 127.0.0.1:$self->{ports}[$i]>\n"
+            . "$self->{vhosts}[$i - 1]\n"
+            . "<Location /api/v1/integration>\n    SetHandler integration\n"
+            . "</Location>\n</VirtualHost>\n";
+    }
+    open my $fh, '>', "$dir/httpd.conf" or die $!;
+    print $fh <<CONF;
+ServerRoot "$dir"
+ServerName 127.0.0.1
+${listen}PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+ErrorLog "$dir/error_log"
+LogLevel warn
+$user
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+LoadModule authz_core_module $mods/mod_authz_core.so
+LoadModule dbd_module $mods/mod_dbd.so
+LoadModule integration_module $ENV{MI_MODULE}
+StartServers 1
+DBDriver $ENV{MI_DB_DRIVER}
+DBDParams "$self->{params}"
+DBDMin 1
+DBDKeep 1
+DBDMax 1
+IntegrationDbTimeout 2s
+$self->{conf}
+<Location /api/v1/integration>
+    SetHandler integration
+</Location>
+$vhosts
+CONF
+    close $fh;
+}
+
+# httpd -k ARG, bounded: 1 when it succeeded.
+sub httpd {
+    my ($self, $arg) = @_;
+    my $rc = system('timeout', '30', $ENV{MI_HTTPD}, '-f',
+                    "$self->{dir}/httpd.conf", '-k', $arg);
+    return $rc == 0 ? 1 : 0;
+}
+
+sub pid {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/httpd.pid" or return 0;
+    chomp(my $pid = <$fh> // '');
+    return $pid && kill(0, $pid) ? $pid : 0;
+}
+
+# Starts the server and waits (at most 10 s) until /health answers
+# anything: 1 when it does.
+sub start {
+    my ($self) = @_;
+    $self->httpd('start') or return 0;
+    for (1 .. 50) {
+        my $r = $self->{ua}->get($self->url('/health'));
+        # LWP's own 500 when nothing answered.
+        return 1 unless ($r->header('Client-Warning') // '') eq 'Internal response';
+        sleep 0.2;
+    }
+    return 0;
+}
+
+sub graceful {
+    my ($self) = @_;
+    $self->httpd('graceful') or die "graceful restart failed";
+}
+
+# The status /health settles on within 10 s (the first answer of a new
+# child may still be the old generation's).
+sub health_becomes {
+    my ($self, $want) = @_;
+    my $code = 0;
+    for (1 .. 50) {
+        $code = $self->{ua}->get($self->url('/health'))->code;
+        return $code if $code == $want;
+        sleep 0.2;
+    }
+    return $code;
+}
+
+sub log_text {
+    my ($self) = @_;
+    open my $fh, '<', "$self->{dir}/error_log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub stop {
+    my ($self) = @_;
+    return unless $self->pid;
+    $self->httpd('stop');
+    for (1 .. 100) { last unless $self->pid; sleep 0.1 }
+}
+
+sub DESTROY {
+    my ($self) = @_;
+    return unless $$ == $self->{owner};
+    local $?;    # the test's exit status
+    $self->stop;
+    File::Path::remove_tree($self->{dir});
+}
+
+1;
