@@ -52,7 +52,7 @@ ok t_cmp($b->{errors}[0]{error}, 'Product name is required', 'product name');
 my $p = get_json('/products/ITEM-1');
 ok t_cmp($p->{supplierExternalId}, 'VENDOR-1', 'link set');
 ok t_cmp($p->{hsCode}, '4407.29', 'hsCode');
-ok !defined get_json('/products/ITEM-2')->{supplierExternalId};
+ok is_null(get_json('/products/ITEM-2'), 'supplierExternalId', 'no link');
 post(products => [ { externalId => 'ITEM-1', name => 'Planks',
                      supplierExternalId => 'VENDOR-2' } ]);
 ok t_cmp(get_json('/products/ITEM-1')->{supplierExternalId}, 'VENDOR-2',
@@ -62,7 +62,7 @@ ok t_cmp(get_json('/products/ITEM-1')->{supplierExternalId}, 'VENDOR-2',
          'absent link kept');
 post(products => [ { externalId => 'ITEM-1', name => 'Planks',
                      supplierExternalId => undef } ]);
-ok !defined get_json('/products/ITEM-1')->{supplierExternalId};
+ok is_null(get_json('/products/ITEM-1'), 'supplierExternalId', 'null unlinks');
 post(products => [ { externalId => 'ITEM-1', name => 'Planks',
                      supplierExternalId => 'VENDOR-1' } ]);
 my $l = get_json('/products');
@@ -160,11 +160,12 @@ ok t_cmp($d->{ddsStatus}, 'DRAFT', 'DDS status DRAFT');
 ok t_cmp($d->{ddsNumber}, "DDS-$year-00001", 'DDS number');
 ok t_cmp($d->{product}{name}, 'Planks', 'product');
 ok t_cmp($d->{supplier}{country}, 'BR', 'supplier');
-ok !defined $d->{ddsSubmissions}[0]{submittedAt};
+ok is_null($d->{ddsSubmissions}[0], 'submittedAt', 'not submitted yet');
 $d = get_json('/dds/B-5');
-ok !defined $d->{ddsStatus} && !defined $d->{ddsNumber};
+ok is_null($d, 'ddsStatus', 'no DDS: no status')
+    && is_null($d, 'ddsNumber', 'no DDS: no number');
 ok t_cmp($d->{ddsSubmissions}, [], 'no submissions');
-ok !defined get_json('/dds/B-2')->{supplier};    # product without supplier
+ok is_null(get_json('/dds/B-2'), 'supplier', 'product without supplier');
 
 my ($rc, $out) = admin('dds', 'set-status', '--org', $t->{org}, 'B-1',
                        'SUBMITTED');
@@ -208,16 +209,18 @@ ok t_cmp(api(DELETE => '/batches/B-2', token => $tok)->code, 200,
 ok t_cmp(api(GET => '/dds/B-2', token => $tok)->code, 404, 'with its DDS');
 # The products listing, answered (and kept) before the supplier goes,
 # shows the reference gone after it.
-sub listed_supplier {
-    my ($p) = grep { $_->{externalId} eq 'ITEM-1' }
-              @{ get_json('/products?limit=100')->{entities} };
-    return $p->{supplierExternalId};
+sub listed_item {
+    my $l = json_ok(api(GET => '/products?limit=100', token => $tok));
+    my ($p) = grep { $_->{externalId} eq 'ITEM-1' } @{ $l ? $l->{entities} : [] };
+    return $p;
 }
-listed_supplier() for 1 .. 6;
+listed_item() for 1 .. 6;
 $r = api(DELETE => '/suppliers/VENDOR-1', token => $tok);
 ok t_cmp($r->code, 200, 'supplier delete');
-ok !defined get_json('/products/ITEM-1')->{supplierExternalId};
-ok !grep { defined listed_supplier() } 1 .. 6;
+ok is_null(json_ok(api(GET => '/products/ITEM-1', token => $tok)),
+           'supplierExternalId', 'deleting a supplier unlinks its products');
+ok !grep { !is_null(listed_item(), 'supplierExternalId', 'and the listing') }
+    1 .. 6;
 
 # Tenant isolation of the new routes.
 my $o = tenant(name => 'Other');

@@ -22,7 +22,7 @@ my $r = post({ externalId => 'VENDOR-001', name => 'Amazon Timber Co.',
                taxId => 'BR-123', description => 'ignored' });
 my $b = json_of($r);
 ok t_cmp($r->code, 200, 'POST of one supplier');
-ok t_cmp($b->{success}, JSON::PP::true(), 'success');
+ok is_json($b->{success}, JSON::PP::true(), 'success');
 ok t_cmp($b->{created}, 1, 'created 1');
 ok t_cmp($b->{updated}, 0, 'updated 0');
 ok t_cmp(scalar @{ $b->{errors} }, 0, 'no errors');
@@ -32,7 +32,7 @@ my $id = $b->{records}[0]{internalId};
 
 # Read it back.
 $r = api(GET => '/suppliers/VENDOR-001', token => $tok);
-my $e = json_of($r);
+my $e = json_ok($r);
 ok t_cmp($r->code, 200, 'GET single record');
 ok t_cmp($e->{internalId}, $id, 'same internal id');
 ok t_cmp($e->{name}, 'Amazon Timber Co.', 'name');
@@ -40,11 +40,11 @@ ok t_cmp($e->{country}, 'BR', 'country');
 ok t_cmp($e->{city}, 'Manaus', 'city kept');
 ok t_cmp($e->{taxId}, 'BR-123', 'taxId kept');
 ok t_cmp(join(',', @{ $e->{certifications} }), 'FSC', 'certifications');
-ok t_cmp($e->{isEuOrigin}, JSON::PP::false(), 'isEuOrigin');
+ok is_json($e->{isEuOrigin}, JSON::PP::false(), 'isEuOrigin');
 ok t_cmp($e->{syncStatus}, 'SYNCED', 'syncStatus');
 ok t_cmp($e->{lastSyncedAt}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/,
          'lastSyncedAt format');
-ok !exists $e->{description};    # unknown fields are not kept
+ok is_absent($e, 'description', 'unknown fields are not kept');
 
 # Update: present overwrites, null clears, absent keeps; id stable.
 $r = post({ externalId => 'VENDOR-001', name => 'Amazon Timber Company',
@@ -54,9 +54,9 @@ ok t_cmp($b->{created}, 0, 'update: created 0');
 ok t_cmp($b->{updated}, 1, 'update: updated 1');
 ok t_cmp($b->{records}[0]{status}, 'UPDATED', 'status UPDATED');
 ok t_cmp($b->{records}[0]{internalId}, $id, 'internalId stable');
-$e = json_of(api(GET => '/suppliers/VENDOR-001', token => $tok));
+$e = json_ok(api(GET => '/suppliers/VENDOR-001', token => $tok));
 ok t_cmp($e->{name}, 'Amazon Timber Company', 'present field overwritten');
-ok !defined $e->{city};    # null cleared the city
+ok is_null($e, 'city', 'null cleared the city');
 ok t_cmp($e->{country}, 'BR', 'absent field kept');
 ok t_cmp($e->{email}, 'sales@amazon-timber.br', 'absent email kept');
 

@@ -71,10 +71,10 @@ my $hook = json_of($r);
 ok t_cmp($r->code, 201, 'webhook created');
 ok t_cmp($hook->{id}, qr/^wh_/, 'wh_ id');
 ok t_cmp($hook->{secret}, qr/^whsec_[A-Za-z0-9+\/]{43}=$/, 'whsec_ secret');
-ok t_cmp($hook->{active}, JSON::PP::true(), 'active');
+ok is_json($hook->{active}, JSON::PP::true(), 'active');
 my $secret = $hook->{secret};
-my $got = json_of(hooks(GET => "/$hook->{id}"));
-ok !exists $got->{secret};    # never again
+my $got = json_ok(hooks(GET => "/$hook->{id}"));
+ok is_absent($got, 'secret', 'the secret is never shown again');
 ok t_cmp(json_of(hooks(GET => ''))->{total}, 1, 'listed');
 
 # Another integration of the same organization, and another organization.
@@ -192,7 +192,7 @@ admin('dds', 'set-status', '--org', $t->{org}, 'B-1', 'SUBMITTED');
 @got = $rx->wait_for(sub { @_ >= 2 }, 5);
 my ($changed) = events_of(named('dds.status_changed', @got));
 ok t_cmp($changed->{data}{newStatus}, 'SUBMITTED', 'dds.status_changed');
-ok !defined $changed->{data}{previousStatus};
+ok is_null($changed->{data}, 'previousStatus', 'no previous status');
 ok t_cmp(scalar named('dds.submitted', @got), 1, 'dds.submitted');
 $rx->clear;
 admin('dds', 'set-status', '--org', $t->{org}, 'B-1', 'APPROVED');
@@ -232,7 +232,7 @@ api(POST => '/suppliers', token => $tok,
 @got = $rx->wait_for(sub { @_ >= 2 }, 5);
 sleep 1;
 ok t_cmp(scalar $rx->requests, 2, 'two more attempts reach the limit');
-ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
+ok is_json(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
          'disabled after 6 failures');
 $rx->clear;
 api(POST => '/suppliers', token => $tok,
@@ -241,7 +241,7 @@ sleep 1;
 ok t_cmp(scalar $rx->requests, 0, 'a disabled webhook receives nothing');
 $rx->answer(200);
 $got = json_of(hooks(PATCH => "/$hook->{id}", { active => JSON::PP::true() }));
-ok t_cmp($got->{active}, JSON::PP::true(), 're-activated');
+ok is_json($got->{active}, JSON::PP::true(), 're-activated');
 ok t_cmp($got->{failureCount}, 0, 'failure count reset');
 
 # 410 Gone disables at once.
@@ -252,7 +252,7 @@ api(POST => '/suppliers', token => $tok,
 @got = $rx->wait_for(sub { @_ >= 1 }, 5);
 sleep 1;
 ok t_cmp(scalar named('supplier.created', $rx->requests), 1, '410: no retry');
-ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
+ok is_json(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
          '410 disables');
 $rx->answer(200);
 hooks(PATCH => "/$hook->{id}", { active => JSON::PP::true() });
@@ -281,7 +281,7 @@ ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{failureCount}, 0,
 $rx->clear;
 $r = hooks(POST => "/$hook->{id}/test");
 my $res = json_of($r);
-ok t_cmp($res->{success}, JSON::PP::true(), 'test delivery succeeded');
+ok is_json($res->{success}, JSON::PP::true(), 'test delivery succeeded');
 ok t_cmp($res->{statusCode}, 200, 'status code');
 ok t_cmp($res->{event}, 'webhook.test', 'event');
 @got = $rx->requests;

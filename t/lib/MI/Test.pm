@@ -62,6 +62,99 @@ sub json_of {
     return { _raw => $body };
 }
 
+# Strict checks, each returning true or false for ok() as t_cmp does.
+# t_cmp compares a JSON::PP::Boolean by its string ("1" or "0"), so that
+# t_cmp(0, JSON::PP::false) passes, and "1" equals 1; json_of answers any
+# body, an error's or a non-JSON one ({ _raw => ... }), in which every key
+# is missing.
+push @EXPORT, qw(is_json json_ok is_absent is_null);
+use Apache::TestUtil ();
+use Hash::Util::FieldHash ();
+
+Hash::Util::FieldHash::fieldhash(my %checked);    # refs json_ok returned
+my $typed = JSON::PP->new->canonical->allow_nonref;
+
+# The value as JSON text that tells the types apart: true/false, a number
+# (a scalar that is a number and was never a string, as JSON::PP decodes
+# and writes it), a "string", null; undef when it has no JSON form.
+sub typed_json {
+    my ($v) = @_;
+    my $text = eval { $typed->encode($v) };
+    return $text;
+}
+
+# is_json(GOT, EXPECTED, NAME): GOT and EXPECTED are the same JSON, types
+# included: is_json($b->{success}, JSON::PP::true) fails on 1 or "1",
+# is_json($b->{created}, 1) fails on "1"; structures compare deeply, by
+# their canonical JSON text. (A null is is_null's: undef is also what a
+# missing key gives.)
+sub is_json {
+    my ($got, $expected, $name) = @_;
+    my ($g, $e) = (typed_json($got), typed_json($expected));
+    Apache::TestUtil::t_debug("testing : $name") if defined $name;
+    Apache::TestUtil::t_debug("expected: " . ($e // '(no JSON form)'));
+    Apache::TestUtil::t_debug("received: " . ($g // '(no JSON form)'));
+    return defined $g && defined $e && $g eq $e;
+}
+
+# json_ok(RESPONSE): the decoded body (an object or an array) of a 2xx
+# response with Content-Type application/json, or undef (with the reason
+# as a comment) for any other response: is_absent, is_null and is_json of
+# it then fail (and json_ok($res)->{key} dies: fewer tests than planned).
+sub json_ok {
+    my ($res) = @_;
+    my $type = $res->header('Content-Type') // '';
+    my $data = eval { decode_json($res->content) };
+    my $why = $res->code !~ /^2\d\d$/ ? 'status ' . $res->code
+        : $type !~ m{^application/json\s*(;|$)}i ? "Content-Type '$type'"
+        : !ref $data ? 'the body is not a JSON object or array'
+        : undef;
+    if (defined $why) {
+        Apache::TestUtil::t_debug("json_ok: not a 2xx JSON response ($why): "
+            . substr($res->content // '', 0, 200));
+        return undef;
+    }
+    my @todo = ($data);
+    while (my $ref = shift @todo) {
+        $checked{$ref} = 1;
+        push @todo, grep { ref eq 'HASH' || ref eq 'ARRAY' }
+            ref $ref eq 'HASH' ? values %$ref : @$ref;
+    }
+    return $data;
+}
+
+# is_absent(OBJECT, KEY, NAME): OBJECT, an object of a body json_ok
+# returned (that body or one nested in it), has no KEY. Any other OBJECT
+# fails: a key is missing from every error body too.
+sub is_absent {
+    my ($obj, $key, $name) = @_;
+    Apache::TestUtil::t_debug("testing : $name") if defined $name;
+    unless (ref $obj eq 'HASH' && $checked{$obj}) {
+        Apache::TestUtil::t_debug("is_absent: not an object of a body "
+                                  . "json_ok checked");
+        return 0;
+    }
+    Apache::TestUtil::t_debug("received: $key is "
+        . (exists $obj->{$key} ? typed_json($obj->{$key}) // '?' : 'absent'));
+    return !exists $obj->{$key};
+}
+
+# is_null(OBJECT, KEY, NAME): OBJECT has KEY, and it is null. OBJECT may
+# also be a delivery's body that the test decoded itself (a key that is
+# there proves the body is the one sent), but never json_of's stand-in for
+# a body that is not JSON.
+sub is_null {
+    my ($obj, $key, $name) = @_;
+    Apache::TestUtil::t_debug("testing : $name") if defined $name;
+    unless (ref $obj eq 'HASH' && !exists $obj->{_raw}) {
+        Apache::TestUtil::t_debug("is_null: not a JSON object");
+        return 0;
+    }
+    Apache::TestUtil::t_debug("received: $key is "
+        . (exists $obj->{$key} ? typed_json($obj->{$key}) // '?' : 'absent'));
+    return exists $obj->{$key} && !defined $obj->{$key};
+}
+
 # The URL path of an externalId, percent-encoded as a client would.
 sub path_of {
     my ($resource, $external_id) = @_;
