@@ -73,7 +73,11 @@ sub serve {
             close $c;
             next;
         }
-        print $c "HTTP/1.1 $mode Answer\r\nContent-Length: 2\r\n"
+        # A mode "302 http://elsewhere/" (answer('302 http://...')) is a
+        # status code and a Location header.
+        my ($status, $location) = split / /, $mode, 2;
+        print $c "HTTP/1.1 $status Answer\r\nContent-Length: 2\r\n"
+               . (defined $location ? "Location: $location\r\n" : '')
                . "Connection: close\r\n\r\nok";
         close $c;
     }
