@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use POSIX ();
 use MI::Test;
 
-plan tests => 76, have_lwp;
+plan tests => 78, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -100,6 +100,22 @@ $r = api(POST => '/batches', token => $tok,
          body => { batches => [], autoCreateDDS => 'yes' });
 ok t_cmp(json_of($r)->{error}, 'VALIDATION_ERROR', 'autoCreateDDS type');
 
+# DDS numbers are per organization: another one's DDS come first here, and
+# take that organization's first numbers, not this one's.
+my $x = tenant(name => 'Numbering');
+sub post_x {
+    my ($what, $records, %extra) = @_;
+    return api(POST => "/$what", token => $x->{token},
+               body => { $what => $records, %extra });
+}
+post_x(products => [ { externalId => 'X-ITEM', name => 'X' } ]);
+$r = post_x(batches => [
+    map { { externalId => "X-B-$_", productExternalId => 'X-ITEM',
+            batchNumber => "X$_" } } 1, 2 ], autoCreateDDS => JSON::PP::true());
+ok t_cmp(join(',', sort map { $_->{ddsNumber} } @{ json_of($r)->{ddsCreated} || [] }),
+         "DDS-$year-00001,DDS-$year-00002",
+         "another organization's first DDS: its own 1 and 2");
+
 # Batches with DDS drafts: created ones only.
 $r = post(batches => [
     { externalId => 'B-1', productExternalId => 'ITEM-1', batchNumber => 'BN-1',
@@ -153,6 +169,12 @@ ok t_cmp(scalar keys %uniq, 20, 'no duplicate number');
 ok t_cmp(join(',', sort keys %uniq),
          join(',', map { sprintf "DDS-$year-%05d", $_ } 4 .. 23),
          'no gap');
+# The other organization goes on from its own last number (2), not this
+# one's (23).
+$r = post_x(batches => [ { externalId => 'X-B-3', productExternalId => 'X-ITEM',
+                           batchNumber => 'X3' } ], autoCreateDDS => JSON::PP::true());
+ok t_cmp(join(',', map { $_->{ddsNumber} } @{ json_of($r)->{ddsCreated} || [] }),
+         "DDS-$year-00003", 'numbers follow on per organization');
 
 # DDS status, before and after integration-admin dds set-status.
 my $d = get_json('/dds/B-1');

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
 use MI::Test;
 
-plan tests => 9;
+plan tests => 10;
 
 my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
 my $mods = $ENV{MI_HTTPD_MODULES};
@@ -91,6 +91,17 @@ sub health_becomes {
     return $code;
 }
 sub log_text { local $/; open my $fh, '<', "$dir/error_log" or return ''; <$fh> }
+# The server of this file lives no longer than the file, whatever ends it
+# (a failed check that dies, build/dev test's timeout): it runs detached,
+# out of reach of a signal to the test's process group.
+$SIG{TERM} = $SIG{INT} = sub { exit 1 };
+END {
+    my $rc = $?;
+    if (my $left = running()) {
+        kill 'TERM', $left;
+    }
+    $? = $rc;
+}
 
 write_conf($unreachable);
 ok t_cmp(httpd('start'), 0, 'httpd starts with the database unreachable');
@@ -116,3 +127,4 @@ ok t_cmp(log_text() =~ /exit signal|Configuration Failed/ ? 1 : 0, 0,
          'no child crashed, no configuration failed');
 httpd('stop');
 for (1 .. 50) { last unless running(); sleep 0.1 }
+ok t_cmp(running() ? 'running' : 'stopped', 'stopped', 'httpd -k stop stops it');

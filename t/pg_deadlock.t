@@ -14,7 +14,7 @@ use IO::Handle;
 use Time::HiRes qw(sleep);
 use MI::Test;
 
-plan tests => 5, have_lwp;
+plan tests => 6, have_lwp;
 
 die "this suite runs against PostgreSQL only" unless db_driver() eq 'pgsql';
 
@@ -50,7 +50,7 @@ wait_for_session("state = 'idle in transaction' "
                  . "AND query LIKE 'UPDATE suppliers SET name = ''psql''%'")
     or die "the psql session did not take its lock";
 
-my ($code) = grep { /^\d+$/ } in_parallel(2, sub {
+my @answers = in_parallel(2, sub {
     my ($k) = @_;
     if ($k == 1) {
         return post(map { { externalId => $_, name => 'api' } }
@@ -64,10 +64,17 @@ my ($code) = grep { /^\d+$/ } in_parallel(2, sub {
               . "name, last_synced_at, created_at, updated_at) VALUES "
               . "('psql-$org', '$org', 'DL-0', 'psql', 0, 0, 0);\n" if $waits;
     print $psql "COMMIT;\n";
-    return $waits ? 'psql' : 'the API request never waited for the lock';
+    return $waits ? 'psql went on' : 'the API request never waited for the lock';
 });
+my ($code) = grep { /^\d+$/ } @answers;
+my ($scenario) = grep { !/^\d+$/ } @answers;
 close $psql;
-ok t_cmp($? >> 8, 0, 'the other session committed');
+my $psql_rc = $? >> 8;
+# The precondition: without it there is no deadlock, and the checks below
+# would pass on a plain write (but for the log line).
+ok t_cmp($scenario, 'psql went on',
+         'the API request waited for the lock of the other session');
+ok t_cmp($psql_rc, 0, 'the other session committed');
 ok t_cmp($code, 200, 'the write rolled back for a deadlock succeeds');
 ok t_cmp(join(',', map { json_of(api(GET => "/suppliers/$_", token => $tok))
                              ->{name} } 'DL-0', 'DL-2'),
@@ -78,5 +85,7 @@ my $log = do {
     local $/;
     <$fh>;
 };
-ok t_cmp($log, qr/running the write again \(attempt 2\): .*40P01/,
+# The deadlock took place: PostgreSQL rolled the API's write back with
+# 40P01, and the module ran it again (MI00103).
+ok t_cmp($log, qr/MI00103: running the write again \(attempt 2\): .*40P01/,
          'the retry is logged with the SQLSTATE');

@@ -8,11 +8,18 @@ use Apache::TestUtil qw(t_cmp);
 use File::Temp qw(tempdir);
 use MI::Test;
 
-plan tests => 26;
+plan tests => 28;
 
 my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
 my $mods = $ENV{MI_HTTPD_MODULES};
 my $dir = tempdir(CLEANUP => 1);
+
+# Every httpd of this file is bounded: one that should refuse to start but
+# does not would run in the foreground for ever. timeout(1) ends it (exit
+# code 124, or 137 if it had to be killed), and every caller asserts the
+# exit code. Generous: a refusal takes a fraction of a second, but under
+# the sanitizers and a loaded machine more.
+my $limit = 30;
 
 # Runs httpd with a configuration; returns (exit code, what it said).
 sub httpd_with {
@@ -31,8 +38,10 @@ $body
 CONF
     close $fh;
     unlink "$dir/error_log";
-    my $out = `$httpd -f $conf @args 2>&1`;
+    my $out = `timeout -k 5 $limit $httpd -f $conf @args 2>&1`;
     my $rc = $? >> 8;
+    $out .= "(httpd still ran after $limit s: stopped)\n"
+        if $rc == 124 || $rc == 137;
     if (open my $log, '<', "$dir/error_log") {
         local $/;
         $out .= <$log>;
@@ -61,12 +70,13 @@ for my $bad (['IntegrationMaxRecords 0', qr/IntegrationMaxRecords must be/],
              ['IntegrationDbTimeout 11m', qr/IntegrationDbTimeout must be/],
              ['IntegrationDbTimeout soon', qr/IntegrationDbTimeout must be/]) {
     ($rc, $out) = httpd_with("$dbd\n$module\n$db\n$bad->[0]", '-t');
-    ok $rc != 0;    # refused
+    ok t_cmp($rc, 1, "$bad->[0] refused by httpd -t");
     ok t_cmp($out, $bad->[1], "message for $bad->[0]");
 }
 
 # No mod_dbd.
 ($rc, $out) = httpd_with($module, '-DFOREGROUND');
+ok t_cmp($rc, 1, 'httpd without mod_dbd exits 1 at once');
 ok t_cmp($out, qr/mod_integration needs mod_dbd/, 'mod_dbd missing is named');
 
 # No schema.
@@ -79,6 +89,17 @@ else {
     $empty_db = qq{DBDriver pgsql\nDBDParams "$params"};
 }
 ($rc, $out) = httpd_with("$dbd\n$module\n$empty_db", '-DFOREGROUND');
+ok t_cmp($rc, 1, 'httpd on a database without the schema exits 1 at once');
 ok t_cmp($out, qr/integration-admin .*migrate/,
          'a database without the schema is refused, naming the fix');
-ok !-e "$dir/missing.db";    # and no empty SQLite file was left behind
+if (db_driver() eq 'sqlite3') {
+    # The refusal comes before sqlite3_open, which would create the file.
+    ok t_cmp(-e "$dir/missing.db" ? 'created' : 'absent', 'absent',
+             'and no empty SQLite file was left behind');
+}
+else {
+    # PostgreSQL's database exists and answers: the refusal is for what
+    # the module found in it (no schema: version 0), not for anything else.
+    ok t_cmp($out, qr/the pgsql database has schema version 0, this module needs [1-9]/,
+             'the schema version found (none) and the one needed are named');
+}

@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 95, have_lwp;
+plan tests => 98, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -24,12 +24,46 @@ sub hooks { api($_[0], '/webhook-events' . ($_[1] // ''), token => $tok,
                  ($_[2] ? (body => $_[2]) : ())) }
 sub events_of { map { decode_json($_->{body}) } @_ }
 sub named { my $name = shift; grep { $_->{headers}{'x-webhook-event'} eq $name } @_ }
-# A condition for wait_for: every one of the events named has arrived.
-# (Events fanned out in one tick share their due time: their order is not
-# defined, so waiting for the last one sent proves nothing of the others.)
+# A condition for wait_for: every one of the events named has arrived, a
+# name given N times N times (as different deliveries). (Events fanned out
+# in one tick share their due time: their order is not defined, so waiting
+# for the last one sent proves nothing of the others; and a phase of the
+# test ends, and the receiver is cleared, only once all of its events are
+# in, so that none of them lands in the next.)
 sub all_of {
-    my @names = @_;
-    return sub { my @got = @_; !grep { !named($_, @got) } @names };
+    my %want;
+    $want{$_}++ for @_;
+    return sub {
+        my @got = @_;
+        for my $name (keys %want) {
+            my %ids = map { $_->{headers}{'x-webhook-delivery'} => 1 }
+                      named($name, @got);
+            return 0 if keys %ids < $want{$name};
+        }
+        return 1;
+    };
+}
+# Polls $get->() (at most $timeout seconds) until $done->(its value) is
+# true; returns the last value.
+sub poll {
+    my ($get, $done, $timeout) = @_;
+    my $until = Time::HiRes::time() + ($timeout // 5);
+    my $v = $get->();
+    until ($done->($v) || Time::HiRes::time() >= $until) {
+        sleep 0.1;
+        $v = $get->();
+    }
+    return $v;
+}
+# The record of a delivery in GET .../deliveries, once its outcome is
+# recorded (the receiver logs a request before it answers, and the module
+# records the answer after that).
+sub settled {
+    my ($hook_id, $match, $timeout) = @_;
+    return poll(sub {
+        my $dl = json_of(hooks(GET => "/$hook_id/deliveries"));
+        (grep { $match->($_) } @{ $dl->{data} || [] })[0];
+    }, sub { $_[0] && $_[0]{status} ne 'PENDING' }, $timeout);
 }
 
 # Validation.
@@ -93,7 +127,7 @@ api(POST => '/webhook-events', token => $o->{token},
 # A created supplier: supplier.created and sync.completed, signed.
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'V-1', name => 'one' } ] });
-my @got = $rx->wait_for(sub { @_ >= 2 }, 5);
+my @got = $rx->wait_for(all_of(qw(supplier.created sync.completed)), 5);
 ok t_cmp(scalar @got, 2, 'two deliveries within seconds');
 my ($created) = named('supplier.created', @got);
 my ($sync) = named('sync.completed', @got);
@@ -129,7 +163,7 @@ ok t_cmp(scalar $rx_other->requests, 0, "another organization's webhook got noth
 $rx->clear;
 api(POST => '/suppliers', token => $tok, body => { suppliers => [
     { externalId => 'V-1', name => 'uno' }, { externalId => 'V-BAD' } ] });
-@got = $rx->wait_for(sub { @_ >= 2 }, 5);
+@got = $rx->wait_for(all_of(qw(supplier.updated sync.failed)), 5);
 ok t_cmp(scalar named('supplier.updated', @got), 1, 'supplier.updated');
 my ($failed) = events_of(named('sync.failed', @got));
 ok t_cmp($failed->{data}{errors}, 1, 'sync.failed counts the errors');
@@ -139,7 +173,7 @@ api(POST => '/suppliers', token => $tok,
 sleep 1.5;
 ok t_cmp(scalar $rx->requests, 0, 'a fully invalid request queues nothing');
 api(DELETE => '/suppliers/V-1', token => $tok);
-@got = $rx->wait_for(sub { @_ >= 1 }, 5);
+@got = $rx->wait_for(all_of('supplier.deleted'), 5);
 ok t_cmp($got[0]{headers}{'x-webhook-event'}, 'supplier.deleted', 'supplier.deleted');
 
 # Updates and deletes of products and batches.
@@ -154,8 +188,11 @@ api(POST => '/batches', token => $tok, body => { batches => [
     { externalId => 'B-U', productExternalId => 'P-U', batchNumber => 'b2' } ] });
 api(DELETE => '/batches/B-U', token => $tok);
 api(DELETE => '/products/P-U', token => $tok);
-@got = $rx->wait_for(all_of(qw(product.updated batch.updated batch.deleted
-                               product.deleted)), 5);
+# Every event of the six requests: four syncs, each with its record's event,
+# and the two deletes.
+@got = $rx->wait_for(all_of(qw(product.created batch.created product.updated
+                               batch.updated batch.deleted product.deleted),
+                            ('sync.completed') x 4), 5);
 for my $name (qw(product.updated batch.updated batch.deleted product.deleted)) {
     my ($e) = events_of(named($name, @got));
     ok t_cmp($e && $e->{data}{externalId}, $name =~ /^product/ ? 'P-U' : 'B-U',
@@ -170,8 +207,8 @@ api(POST => '/batches', token => $tok, body => { batches => [
     { externalId => 'B-0', productExternalId => 'P-0', batchNumber => 'b' } ] });
 # Every event of the two writes (each also completes a sync), so that
 # none arrives after the clear.
-$rx->wait_for(sub { all_of(qw(product.created batch.created))->(@_)
-                    && named('sync.completed', @_) >= 2 }, 5);
+$rx->wait_for(all_of(qw(product.created batch.created),
+                     ('sync.completed') x 2), 5);
 $rx->clear;
 ok t_cmp(api(DELETE => '/products/P-0', token => $tok)->code, 409,
          'a refused delete');
@@ -184,19 +221,20 @@ api(POST => '/products', token => $tok,
     body => { products => [ { externalId => 'P-1', name => 'p' } ] });
 api(POST => '/batches', token => $tok, body => { batches => [
     { externalId => 'B-1', productExternalId => 'P-1', batchNumber => 'b' } ] });
-@got = $rx->wait_for(all_of(qw(product.created batch.created)), 5);
+@got = $rx->wait_for(all_of(qw(product.created batch.created),
+                            ('sync.completed') x 2), 5);
 ok t_cmp(scalar named('product.created', @got), 1, 'product.created');
 ok t_cmp(scalar named('batch.created', @got), 1, 'batch.created');
 $rx->clear;
 admin('dds', 'set-status', '--org', $t->{org}, 'B-1', 'SUBMITTED');
-@got = $rx->wait_for(sub { @_ >= 2 }, 5);
+@got = $rx->wait_for(all_of(qw(dds.status_changed dds.submitted)), 5);
 my ($changed) = events_of(named('dds.status_changed', @got));
 ok t_cmp($changed->{data}{newStatus}, 'SUBMITTED', 'dds.status_changed');
 ok is_null($changed->{data}, 'previousStatus', 'no previous status');
 ok t_cmp(scalar named('dds.submitted', @got), 1, 'dds.submitted');
 $rx->clear;
 admin('dds', 'set-status', '--org', $t->{org}, 'B-1', 'APPROVED');
-@got = $rx->wait_for(sub { @_ >= 2 }, 5);
+@got = $rx->wait_for(all_of(qw(dds.status_changed dds.approved)), 5);
 ok t_cmp((events_of(named('dds.status_changed', @got)))[0]{data}{previousStatus},
          'SUBMITTED', 'previousStatus');
 ok t_cmp(scalar named('dds.approved', @got), 1, 'dds.approved');
@@ -216,9 +254,7 @@ ok t_cmp(scalar keys %ids, 1, 'the same X-Webhook-Delivery on every retry');
 my @gaps = map { $tries[$_]{at} - $tries[$_ - 1]{at} } 1 .. 3;
 ok t_cmp($gaps[0] >= 0.15 && $gaps[1] >= 0.35 && $gaps[2] >= 0.55, 1,
          'retried after the configured delays');
-sleep 0.5;
-my $dl = json_of(hooks(GET => "/$hook->{id}/deliveries"));
-my ($rec) = grep { $_->{id} eq (keys %ids)[0] } @{ $dl->{data} };
+my ($rec) = settled($hook->{id}, sub { $_[0]{id} eq (keys %ids)[0] });
 ok t_cmp($rec->{status}, 'FAILED', 'delivery FAILED after the retries');
 ok t_cmp($rec->{attempts}, 4, 'attempts recorded');
 ok t_cmp($rec->{lastStatusCode}, 500, 'last status code');
@@ -229,7 +265,7 @@ ok t_cmp($got->{failureCount}, 4, 'failures counted');
 $rx->clear;
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'R-1b', name => 'r' } ] });
-@got = $rx->wait_for(sub { @_ >= 2 }, 5);
+@got = $rx->wait_for(sub { named('supplier.created', @_) >= 2 }, 5);
 sleep 1;
 ok t_cmp(scalar $rx->requests, 2, 'two more attempts reach the limit');
 ok is_json(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
@@ -249,7 +285,7 @@ $rx->clear;
 $rx->answer(410);
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'G-1', name => 'g' } ] });
-@got = $rx->wait_for(sub { @_ >= 1 }, 5);
+@got = $rx->wait_for(all_of('supplier.created'), 5);
 sleep 1;
 ok t_cmp(scalar named('supplier.created', $rx->requests), 1, '410: no retry');
 ok is_json(json_of(hooks(GET => "/$hook->{id}"))->{active}, JSON::PP::false(),
@@ -262,15 +298,16 @@ $rx->clear;
 $rx->answer('hang');
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'H-1', name => 'h' } ] });
-$rx->wait_for(sub { @_ >= 1 }, 5);
-sleep 1.5;
+$rx->wait_for(all_of('supplier.created'), 5);
+# The attempt fails when the module's timeout (1 s) ends.
+poll(sub { json_of(hooks(GET => "/$hook->{id}"))->{failureCount} },
+     sub { ($_[0] // 0) >= 1 }, 5);
 ok t_cmp(json_of(hooks(GET => "/$hook->{id}"))->{failureCount} >= 1, 1,
          'a timeout counts as a failure');
 $rx->answer(200);
-@got = $rx->wait_for(sub { @_ >= 2 }, 8);
+@got = $rx->wait_for(sub { grep { $_->{answer} eq '200' } @_ }, 8);
 ok t_cmp(scalar @got >= 2, 1, 'retried after the timeout');
-$dl = json_of(hooks(GET => "/$hook->{id}/deliveries"));
-($rec) = grep { $_->{event} eq 'supplier.created' } @{ $dl->{data} };
+($rec) = settled($hook->{id}, sub { $_[0]{event} eq 'supplier.created' });
 ok t_cmp($rec->{status}, 'DELIVERED', 'then delivered');
 ok t_cmp($rec->{attempts} >= 2, 1, 'after more than one attempt');
 ok t_cmp($rec->{lastStatusCode}, 200, 'with the status it was answered with');
@@ -294,7 +331,7 @@ ok t_cmp($rot->{secret} ne $secret && $rot->{secret} =~ /^whsec_/ ? 1 : 0, 1,
 $rx->clear;
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'K-1', name => 'k' } ] });
-@got = $rx->wait_for(sub { @_ >= 1 }, 5);
+@got = $rx->wait_for(all_of('supplier.created'), 5);
 my $k2 = decode_base64(substr($rot->{secret}, 6));
 ok t_cmp($got[0]{headers}{'x-webhook-signature'}, 'sha256=' . hmac_sha256_hex(
          "$got[0]{headers}{'x-webhook-timestamp'}.$got[0]{body}", $k2),
@@ -306,29 +343,64 @@ for my $i (1 .. 8) {
     api(POST => '/suppliers', token => $tok, body => { suppliers => [
         map { { externalId => "M-$i-$_", name => 'm' } } 1 .. 10 ] });
 }
-@got = $rx->wait_for(sub { @_ >= 80 }, 15);
-sleep 1;
+@got = $rx->wait_for(all_of(('supplier.created') x 80), 15);
+sleep 1;    # for any that would arrive twice
 @got = $rx->requests;
 my %seen;
 $seen{ $_->{headers}{'x-webhook-delivery'} }++ for @got;
 ok t_cmp(scalar keys %seen, 80, 'all 80 deliveries arrived');
 ok t_cmp(scalar(grep { $_ > 1 } values %seen), 0, 'none twice');
 
-# Pending deliveries survive a graceful restart.
+# Pending deliveries survive a graceful restart, and the new generation
+# sends them. The receiver answers nothing in time (a failed attempt) to a
+# process that started before the restart was signalled, 200 to one that
+# started after it, and records which process sent each attempt: so the
+# attempt that succeeds cannot come from a child of the old generation
+# finishing its work, and the test says which child sent it.
 $rx->clear;
-$rx->answer(500);
+my $server_pid = do {
+    open my $fh, '<', Apache::Test::vars('t_pid_file') or die "pid file: $!";
+    chomp(my $p = <$fh>);
+    $p;
+};
+my $error_log = Apache::Test::vars('t_logs') . '/error_log';
+my $log_at = -s $error_log // 0;
+# Until then every sender counts as of before the restart.
+$rx->answer_by_start('9' x 18, 'hang', 200);
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'GR-1', name => 'g' } ] });
-$rx->wait_for(sub { @_ >= 1 }, 5);
+$rx->wait_for(all_of('supplier.created'), 5);
+my $restart = MI::Receiver::now_ticks();
+$rx->answer_by_start($restart, 'hang', 200);
 my $conf = Apache::Test::vars('t_conf_file');
 system($ENV{MI_HTTPD}, '-f', $conf, '-k', 'graceful') == 0
     or die "graceful restart failed";
-$rx->answer(200);
-@got = $rx->wait_for(sub { grep { $_->{answer} eq '200' } @_ }, 10);
+@got = $rx->wait_for(sub { grep { $_->{answer} eq '200' } @_ }, 15);
+my ($first, $done) = ($got[0] || {}, (grep { $_->{answer} eq '200' } @got)[0] || {});
+sub child_of {
+    my ($rq) = @_;
+    return 'no request' unless $rq->{line};
+    return 'a process not of the server'
+        unless ($rq->{ppid} // 0) == $server_pid;
+    return ($rq->{started} // 0) > $restart ? 'new child' : 'old child';
+}
+ok t_cmp(($first->{answer} // '') . ' / ' . child_of($first),
+         'hang / old child',
+         'pending at the restart: an attempt from the old generation failed');
 ok t_cmp(scalar(grep { $_->{answer} eq '200' } @got), 1,
          'delivered after the restart');
+ok t_cmp(child_of($done), 'new child',
+         'by a child of the new generation');
 ok t_cmp(scalar(keys %{ { map { $_->{headers}{'x-webhook-delivery'} => 1 } @got } }),
          1, 'as the same delivery');
+my $since = do {
+    open my $fh, '<', $error_log or die "error_log: $!";
+    seek $fh, $log_at, 0;
+    local $/;
+    <$fh> // '';
+};
+ok t_cmp($since, qr/SIGUSR1 received.*graceful restart.*resuming normal operations/s,
+         'the graceful restart took place');
 
 # Delete: gone, for this integration.
 ok t_cmp(hooks(DELETE => "/$hook->{id}")->code, 200, 'deleted');
