@@ -99,6 +99,11 @@ static int again(mi_req_t *req, mi_db_t *db, mi_result_e rc, int *attempts)
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, MI_LOGNO(00103)
                   "running the write again (attempt %d): %s", ++*attempts,
                   db->error);
+    /* Not at once: the transaction that won is still finishing, and a
+     * retry at the same instant as the other loser's meets it again. A
+     * pause of a few milliseconds, different per request (the clock's
+     * microseconds), longer each time. */
+    apr_sleep(apr_time_from_msec(5 + apr_time_now() % 20 * *attempts));
     return 1;
 }
 
