@@ -72,7 +72,8 @@ use Apache::TestUtil ();
 use Hash::Util::FieldHash ();
 
 Hash::Util::FieldHash::fieldhash(my %checked);    # refs json_ok returned
-my $typed = JSON::PP->new->canonical->allow_nonref;
+# ASCII: \u escapes, so that the debug lines print any text.
+my $typed = JSON::PP->new->ascii->canonical->allow_nonref;
 
 # The value as JSON text that tells the types apart: true/false, a number
 # (a scalar that is a number and was never a string, as JSON::PP decodes
