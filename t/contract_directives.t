@@ -22,7 +22,7 @@ my $R = 'IntegrationWebhookRetryDelays takes durations, e.g. 1s 5s 30s or '
 my $R8 = 'IntegrationWebhookRetryDelays: at most 8 retries';
 my $R0 = 'IntegrationWebhookRetryDelays requires at least one argument, '
        . 'delays before each retry (default 1s 5s 30s)';
-my $D = 'IntegrationWebhookDisableAfter must be a whole number >= 1';
+my $D = 'IntegrationWebhookDisableAfter must be a whole number from 1 to 1000000';
 my $D1 = 'IntegrationWebhookDisableAfter takes one argument, consecutive '
        . 'failed attempts that disable a webhook (default 10)';
 my $A = 'IntegrationWebhookAllowHttp must be On or Off';

@@ -251,7 +251,8 @@ static const char *set_disable_after(cmd_parms *cmd, void *dc,
     long n;
 
     if (!parse_int(arg, 1, 1000000, &n)) {
-        return "IntegrationWebhookDisableAfter must be a whole number >= 1";
+        return "IntegrationWebhookDisableAfter must be a whole number from 1 "
+               "to 1000000";
     }
     conf->delivery.disable_after = (int)n;
     conf->set |= MI_SET_DISABLE;
