@@ -8,6 +8,7 @@ use Apache::Test qw(plan ok);
 use Apache::TestUtil qw(t_cmp);
 use File::Temp qw(tempdir);
 use MI::Test;
+use MI::Server ();
 
 my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
 my $mods = $ENV{MI_HTTPD_MODULES};
@@ -80,29 +81,14 @@ my @bad = (
 
 plan tests => @good + 2 * @bad;
 
-# httpd -t with a configuration (bounded: -t never starts a server, but a
-# regression must not hang the suite); returns (exit code, what it said).
+# httpd -t with a configuration (MI::Server::httpd_with: bounded);
+# returns (exit code, what it said).
 sub httpd_t {
     my ($body) = @_;
-    my $conf = "$dir/httpd.conf";
-    open my $fh, '>', $conf or die $!;
-    print $fh <<CONF;
-ServerRoot "$dir"
-ServerName 127.0.0.1
-Listen 127.0.0.1:1
-PidFile "$dir/httpd.pid"
-DefaultRuntimeDir "$dir"
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule dbd_module $mods/mod_dbd.so
-LoadModule integration_module $ENV{MI_MODULE}
-DBDriver $ENV{MI_DB_DRIVER}
-DBDParams "$ENV{MI_DB_PARAMS}"
-$body
-CONF
-    close $fh;
-    my $out = `timeout 60 $httpd -f $conf -t 2>&1`;
-    return ($? >> 8, $out);
+    return MI::Server::httpd_with($dir, "LoadModule dbd_module $mods/mod_dbd.so\n"
+        . "LoadModule integration_module $ENV{MI_MODULE}\n"
+        . "DBDriver $ENV{MI_DB_DRIVER}\nDBDParams \"$ENV{MI_DB_PARAMS}\"\n"
+        . $body, '-t');
 }
 
 for my $g (@good) {

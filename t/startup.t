@@ -7,6 +7,7 @@ use Apache::Test qw(plan ok);
 use Apache::TestUtil qw(t_cmp);
 use File::Temp qw(tempdir);
 use MI::Test;
+use MI::Server ();
 
 plan tests => 28;
 
@@ -14,40 +15,9 @@ my $httpd = $ENV{MI_HTTPD} or die "MI_HTTPD is not set";
 my $mods = $ENV{MI_HTTPD_MODULES};
 my $dir = tempdir(CLEANUP => 1);
 
-# Every httpd of this file is bounded: one that should refuse to start but
-# does not would run in the foreground for ever. timeout(1) ends it (exit
-# code 124, or 137 if it had to be killed), and every caller asserts the
-# exit code. Generous: a refusal takes a fraction of a second, but under
-# the sanitizers and a loaded machine more.
-my $limit = 30;
-
-# Runs httpd with a configuration; returns (exit code, what it said).
-sub httpd_with {
-    my ($body, @args) = @_;
-    my $conf = "$dir/httpd.conf";
-    open my $fh, '>', $conf or die $!;
-    print $fh <<CONF;
-ServerRoot "$dir"
-ServerName 127.0.0.1
-Listen 127.0.0.1:1
-PidFile "$dir/httpd.pid"
-DefaultRuntimeDir "$dir"
-ErrorLog "$dir/error_log"
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-$body
-CONF
-    close $fh;
-    unlink "$dir/error_log";
-    my $out = `timeout -k 5 $limit $httpd -f $conf @args 2>&1`;
-    my $rc = $? >> 8;
-    $out .= "(httpd still ran after $limit s: stopped)\n"
-        if $rc == 124 || $rc == 137;
-    if (open my $log, '<', "$dir/error_log") {
-        local $/;
-        $out .= <$log>;
-    }
-    return ($rc, $out);
-}
+# Every httpd of this file runs bounded (MI::Server::httpd_with), and
+# every caller asserts the exit code.
+sub httpd_with { MI::Server::httpd_with($dir, @_) }
 
 my $module = "LoadModule integration_module $ENV{MI_MODULE}";
 my $dbd = "LoadModule dbd_module $mods/mod_dbd.so";

@@ -155,6 +155,42 @@ sub stop {
     for (1 .. 100) { last unless $self->pid; sleep 0.1 }
 }
 
+# MI::Server::httpd_with(DIR, BODY, ARGS...): runs httpd once, bounded,
+# with a minimal configuration in DIR (ServerRoot, a Listen it never
+# binds with -t, the event MPM) followed by BODY; returns (exit code, what
+# it printed and logged). timeout(1) ends an httpd that should have
+# refused to start but did not (exit 124, or 137 if it had to be killed):
+# callers assert the exit code. Generous: a refusal takes a fraction of a
+# second, but under the sanitizers and a loaded machine more.
+sub httpd_with {
+    my ($dir, $body, @args) = @_;
+    my $limit = 30;
+    my $mods = $ENV{MI_HTTPD_MODULES};
+    my $conf = "$dir/httpd.conf";
+    open my $fh, '>', $conf or die $!;
+    print $fh <<CONF;
+ServerRoot "$dir"
+ServerName 127.0.0.1
+Listen 127.0.0.1:1
+PidFile "$dir/httpd.pid"
+DefaultRuntimeDir "$dir"
+ErrorLog "$dir/error_log"
+LoadModule mpm_event_module $mods/mod_mpm_event.so
+$body
+CONF
+    close $fh;
+    unlink "$dir/error_log";
+    my $out = `timeout -k 5 $limit $ENV{MI_HTTPD} -f $conf @args 2>&1`;
+    my $rc = $? >> 8;
+    $out .= "(httpd still ran after $limit s: stopped)\n"
+        if $rc == 124 || $rc == 137;
+    if (open my $log, '<', "$dir/error_log") {
+        local $/;
+        $out .= <$log>;
+    }
+    return ($rc, $out);
+}
+
 sub DESTROY {
     my ($self) = @_;
     return unless $$ == $self->{owner};
