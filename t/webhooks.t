@@ -14,7 +14,7 @@ use Time::HiRes qw(sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 98, have_lwp;
+plan tests => 99, have_lwp;
 
 my $t = tenant();
 my $tok = $t->{token};
@@ -159,7 +159,8 @@ ok t_cmp(join(',', map { "$_=$sbody->{data}{$_}" } sort keys %{ $sbody->{data} }
          'created=1,entityType=SUPPLIER,errors=0,updated=0', 'sync.completed data');
 ok t_cmp(scalar $rx_other->requests, 0, "another organization's webhook got nothing");
 
-# Updated, partial (sync.failed), deleted; a fully invalid request: nothing.
+# Updated, partial (sync.failed), deleted; a fully invalid request: its
+# sync.failed alone.
 $rx->clear;
 api(POST => '/suppliers', token => $tok, body => { suppliers => [
     { externalId => 'V-1', name => 'uno' }, { externalId => 'V-BAD' } ] });
@@ -169,9 +170,16 @@ my ($failed) = events_of(named('sync.failed', @got));
 ok t_cmp($failed->{data}{errors}, 1, 'sync.failed counts the errors');
 $rx->clear;
 api(POST => '/suppliers', token => $tok,
-    body => { suppliers => [ { externalId => 'V-BAD' } ] });
-sleep 1.5;
-ok t_cmp(scalar $rx->requests, 0, 'a fully invalid request queues nothing');
+    body => { suppliers => [ { externalId => 'V-BAD' }, { externalId => 'V-BAD2' } ] });
+@got = $rx->wait_for(all_of('sync.failed'), 5);
+sleep 1;
+@got = $rx->requests;
+ok t_cmp(join(',', map { $_->{headers}{'x-webhook-event'} } @got), 'sync.failed',
+         'a request whose every record failed queues sync.failed and nothing else');
+($failed) = events_of(@got);
+ok t_cmp(join(',', map { "$_=$failed->{data}{$_}" } sort keys %{ $failed->{data} }),
+         'created=0,entityType=SUPPLIER,errors=2,updated=0', 'its counts');
+$rx->clear;
 api(DELETE => '/suppliers/V-1', token => $tok);
 @got = $rx->wait_for(all_of('supplier.deleted'), 5);
 ok t_cmp($got[0]{headers}{'x-webhook-event'}, 'supplier.deleted', 'supplier.deleted');

@@ -233,7 +233,8 @@ static mi_result_e after_create(upsert_t *u, json_t *out)
 }
 
 /* Webhook events of the request: one per record written, and the sync
- * outcome. A request that wrote nothing queues nothing. */
+ * outcome, sync.failed also when every record failed (API.md section 9):
+ * that is the sync that most needs to reach the customer. */
 static mi_result_e queue_events(upsert_t *u)
 {
     json_t *events;
@@ -241,7 +242,7 @@ static mi_result_e queue_events(upsert_t *u)
     int wanted;
     mi_result_e rc;
 
-    if (u->log.created + u->log.updated == 0) {
+    if (u->log.created + u->log.updated + u->log.errors == 0) {
         return MI_OK;
     }
     if ((rc = mi_outbox_wanted(u->db, u->pool, u->caller->organization_id,
