@@ -27,6 +27,11 @@ my $D = 'IntegrationWebhookDisableAfter must be a whole number from 1 to 1000000
 my $D1 = 'IntegrationWebhookDisableAfter takes one argument, consecutive '
        . 'failed attempts that disable a webhook (default 10)';
 my $A = 'IntegrationWebhookAllowHttp must be On or Off';
+my $C = 'IntegrationWebhookConcurrency must be a whole number from 1 to 1024';
+my $C1 = 'IntegrationWebhookConcurrency takes one argument, webhook '
+       . 'deliveries in flight at once per node (default 64)';
+my $CV = 'IntegrationWebhookConcurrency cannot occur within <VirtualHost> '
+       . 'section';
 
 my @good = (
     'IntegrationWebhookTimeout 10ms', 'IntegrationWebhookTimeout 86400',
@@ -39,6 +44,7 @@ my @good = (
     'IntegrationWebhookDisableAfter 1', 'IntegrationWebhookDisableAfter 1000000',
     'IntegrationWebhookAllowHttp On', 'IntegrationWebhookAllowHttp off',
     'IntegrationWebhookAllowHttp OFF',
+    'IntegrationWebhookConcurrency 1', 'IntegrationWebhookConcurrency 1024',
 );
 my @bad = (
     [ 'IntegrationWebhookTimeout 0', $T ],
@@ -77,6 +83,13 @@ my @bad = (
     [ 'IntegrationWebhookAllowHttp 1', $A ],
     [ 'IntegrationWebhookAllowHttp true', $A ],
     [ 'IntegrationWebhookAllowHttp', $A ],
+    [ 'IntegrationWebhookConcurrency 0', $C ],
+    [ 'IntegrationWebhookConcurrency 1025', $C ],
+    [ 'IntegrationWebhookConcurrency 8x', $C ],
+    [ 'IntegrationWebhookConcurrency -1', $C ],
+    [ 'IntegrationWebhookConcurrency', $C1 ],
+    [ "<VirtualHost 127.0.0.1:1>\nIntegrationWebhookConcurrency 8\n</VirtualHost>",
+      $CV ],
 );
 
 plan tests => @good + 2 * @bad;

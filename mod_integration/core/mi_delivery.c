@@ -1,29 +1,53 @@
 /* mi_delivery.c: sending webhook deliveries from the outbox. */
 #include <string.h>
-#include <curl/curl.h>
+#include <apr_hash.h>
 #include "mi_delivery.h"
 #include "mi_json.h"
 #include "mi_time.h"
 #include "mi_webhook.h"
 
 #define USER_AGENT "EUDR-Platform-Webhook/1.0"
-#define LEASE_SLACK_MS 30000
+/* A lease covers one attempt: the timeout, and this for the claim and the
+ * record around it. A node that dies holding one is replaced this soon. */
+#define LEASE_MARGIN_MS 5000
 
+/* Fair claiming, step one (a read): per active webhook, how many of its
+ * deliveries are in flight (leased, on any node), and its first due ones
+ * not leased, oldest first, at most MI_DELIVERY_PER_WEBHOOK. Two indexes
+ * keep it to a few rows per webhook whatever its backlog (migration 008). */
+static const mi_stmt_t due_stmt = { "mi_delivery_due", {
+    "SELECT w.id, (SELECT COUNT(*) FROM webhook_deliveries l "
+    "WHERE l.webhook_id = w.id AND l.lease_until >= {bigint:%s} "
+    "AND l.state = 'PENDING'), "
+    "(SELECT group_concat(id, ',') FROM (SELECT x.id FROM "
+    "webhook_deliveries x WHERE x.webhook_id = w.id AND x.state = 'PENDING' "
+    "AND x.next_attempt_at <= {bigint:%s} AND (x.lease_until IS NULL "
+    "OR x.lease_until < {bigint:%s}) ORDER BY x.next_attempt_at, x.id "
+    "LIMIT {bigint:%s})) "
+    "FROM webhooks w WHERE w.active = 1",
+    "SELECT w.id, (SELECT COUNT(*) FROM webhook_deliveries l "
+    "WHERE l.webhook_id = w.id AND l.lease_until >= {bigint:%s} "
+    "AND l.state = 'PENDING'), "
+    "(SELECT string_agg(q.id, ',' ORDER BY q.next_attempt_at, q.id) FROM "
+    "(SELECT x.id, x.next_attempt_at FROM webhook_deliveries x "
+    "WHERE x.webhook_id = w.id AND x.state = 'PENDING' "
+    "AND x.next_attempt_at <= {bigint:%s} AND (x.lease_until IS NULL "
+    "OR x.lease_until < {bigint:%s}) ORDER BY x.next_attempt_at, x.id "
+    "LIMIT {bigint:%s}) q) "
+    "FROM webhooks w WHERE w.active = 1" } };
+
+/* Step two: the lease, on those still free (another node may have taken
+ * some since the read). */
 static const mi_stmt_t claim_stmt = { "mi_delivery_claim", {
     "UPDATE webhook_deliveries SET lease_until = {bigint:%s} "
-    "WHERE id IN (SELECT d.id FROM webhook_deliveries d JOIN webhooks w "
-    "ON w.id = d.webhook_id AND w.active = 1 WHERE d.state = 'PENDING' "
-    "AND d.next_attempt_at <= {bigint:%s} AND (d.lease_until IS NULL "
-    "OR d.lease_until < {bigint:%s}) ORDER BY d.next_attempt_at "
-    "LIMIT {bigint:%s}) AND state = 'PENDING' "
+    "WHERE id IN (SELECT value FROM json_each(%s)) AND state = 'PENDING' "
     "AND (lease_until IS NULL OR lease_until < {bigint:%s}) "
     "RETURNING id",
-    NULL } };
-
-static const mi_stmt_t due_stmt = { "mi_delivery_due", {
-    "SELECT 1 FROM webhook_deliveries WHERE state = 'PENDING' "
-    "AND next_attempt_at <= {bigint:%s} LIMIT 1",
-    NULL } };
+    "UPDATE webhook_deliveries SET lease_until = {bigint:%s} "
+    "WHERE id IN (SELECT jsonb_array_elements_text(CAST(%s AS jsonb))) "
+    "AND state = 'PENDING' "
+    "AND (lease_until IS NULL OR lease_until < {bigint:%s}) "
+    "RETURNING id" } };
 
 static const mi_stmt_t details_stmt = { "mi_delivery_details", {
     "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
@@ -95,26 +119,21 @@ static size_t discard(char *ptr, size_t size, size_t n, void *data)
     return size * n;
 }
 
-void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
-                      const mi_delivery_t *d, mi_send_result_t *result)
+/* The headers of an attempt at time now, signed (API.md section 9). */
+static struct curl_slist *headers_of(apr_pool_t *pool, const mi_delivery_t *d,
+                                     apr_time_t now)
 {
     char iso[MI_ISO_LEN + 1];
     const char *hex, *b64, *unix_ts;
     struct curl_slist *h = NULL;
     apr_size_t len = strlen(d->payload);
-    apr_time_t start = apr_time_now();
-    CURL *curl;
-    CURLcode rc;
-    long status = 0;
 
-    memset(result, 0, sizeof(*result));
     mi_time_iso_buf(iso, d->event_time);
-    unix_ts = apr_psprintf(pool, "%" APR_TIME_T_FMT, apr_time_sec(start));
+    unix_ts = apr_psprintf(pool, "%" APR_TIME_T_FMT, apr_time_sec(now));
     if (mi_webhook_hmac(pool, d->secret,
                         apr_pstrcat(pool, iso, ".", d->payload, NULL),
                         strlen(iso) + 1 + len, &hex, &b64) != APR_SUCCESS) {
-        result->error = "cannot sign the delivery";
-        return;
+        return NULL;
     }
     h = curl_slist_append(h, "Content-Type: application/json");
     h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Event: ", d->event,
@@ -139,28 +158,46 @@ void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
     h = curl_slist_append(h, apr_pstrcat(pool, "webhook-signature: v1,", b64,
                                          NULL));
     h = curl_slist_append(h, "Expect:");
+    return h;
+}
 
-    curl = curl_easy_init();
-    if (!curl) {
-        curl_slist_free_all(h);
-        result->error = "cannot start an HTTP client";
-        return;
+const char *mi_delivery_prepare(apr_pool_t *pool,
+                                const mi_delivery_conf_t *conf,
+                                const mi_delivery_t *d, mi_attempt_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->start = apr_time_now();
+    if (!(a->headers = headers_of(pool, d, a->start))) {
+        return "cannot sign the delivery";
     }
-    curl_easy_setopt(curl, CURLOPT_URL, d->url);
-    curl_easy_setopt(curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, d->payload);
-    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)len);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, USER_AGENT);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS,
+    if (!(a->easy = curl_easy_init())) {
+        curl_slist_free_all(a->headers);
+        a->headers = NULL;
+        return "cannot start an HTTP client";
+    }
+    curl_easy_setopt(a->easy, CURLOPT_URL, d->url);
+    curl_easy_setopt(a->easy, CURLOPT_POST, 1L);
+    curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, d->payload);
+    curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(d->payload));
+    curl_easy_setopt(a->easy, CURLOPT_HTTPHEADER, a->headers);
+    curl_easy_setopt(a->easy, CURLOPT_USERAGENT, USER_AGENT);
+    curl_easy_setopt(a->easy, CURLOPT_TIMEOUT_MS,
                      (long)apr_time_as_msec(conf->timeout));
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-    rc = curl_easy_perform(curl);
+    curl_easy_setopt(a->easy, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(a->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(a->easy, CURLOPT_WRITEFUNCTION, discard);
+    return NULL;
+}
+
+void mi_delivery_outcome(apr_pool_t *pool, const mi_attempt_t *a,
+                         int rc, mi_send_result_t *result)
+{
+    long status = 0;
+
+    memset(result, 0, sizeof(*result));
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(a->easy, CURLINFO_RESPONSE_CODE, &status);
         result->status = (int)status;
         result->success = status >= 200 && status < 300;
         if (!result->success) {
@@ -170,9 +207,64 @@ void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
     else {
         result->error = apr_pstrdup(pool, curl_easy_strerror(rc));
     }
-    result->duration_ms = apr_time_as_msec(apr_time_now() - start);
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(h);
+    result->duration_ms = apr_time_as_msec(apr_time_now() - a->start);
+}
+
+void mi_delivery_release(mi_attempt_t *a)
+{
+    if (a->easy) {
+        curl_easy_cleanup(a->easy);
+    }
+    curl_slist_free_all(a->headers);
+    memset(a, 0, sizeof(*a));
+}
+
+void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
+                      const mi_delivery_t *d, mi_send_result_t *result)
+{
+    mi_attempt_t a;
+    const char *error = mi_delivery_prepare(pool, conf, d, &a);
+
+    if (error) {
+        memset(result, 0, sizeof(*result));
+        result->error = error;
+        return;
+    }
+    mi_delivery_outcome(pool, &a, curl_easy_perform(a.easy), result);
+    mi_delivery_release(&a);
+}
+
+/* Round-robin over the webhooks' due lists ("a,b,c"), room[i] at most
+ * from list i: every webhook's first before any webhook's second. */
+static json_t *take_in_turn(apr_pool_t *pool, const mi_rows_t *due,
+                            int *room, int max)
+{
+    json_t *ids = mi_json_own(pool, json_array());
+    char **next = apr_pcalloc(pool, (due->nrows + 1) * sizeof(*next));
+    int i, taken = 0, more = 1;
+
+    for (i = 0; i < due->nrows; i++) {
+        next[i] = due->rows[i][2] ? apr_pstrdup(pool, due->rows[i][2]) : NULL;
+    }
+    while (more && taken < max) {
+        more = 0;
+        for (i = 0; i < due->nrows && taken < max; i++) {
+            char *id = next[i], *comma;
+
+            if (!id || !*id || room[i] <= 0) {
+                continue;
+            }
+            if ((comma = strchr(id, ','))) {
+                *comma = '\0';
+            }
+            next[i] = comma ? comma + 1 : NULL;
+            room[i]--;
+            json_array_append_new(ids, json_string(id));
+            taken++;
+            more = 1;
+        }
+    }
+    return ids;
 }
 
 apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
@@ -180,52 +272,80 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
                                apr_array_header_t **claimed)
 {
     apr_int64_t now = mi_now_ms();
-    const char *args[5];
-    json_t *ids = mi_json_own(pool, json_array());
+    const char *args[4];
+    json_t *ids;
     mi_rows_t rows;
+    int *room;
     int i;
 
-    *claimed = apr_array_make(pool, max, sizeof(mi_delivery_t));
-    /* A read first: most ticks find nothing due, and the claim is a write
-     * (on SQLite, the lock that requests need). */
-    args[0] = mi_db_int(pool, now);
-    if (mi_db_select(db, pool, &due_stmt, &rows, 1, args) != APR_SUCCESS) {
+    *claimed = apr_array_make(pool, max > 0 ? max : 1, sizeof(mi_delivery_t));
+    if (max <= 0) {
+        return APR_SUCCESS;
+    }
+    /* A read first: most rounds find nothing due, and the claim is a
+     * write (on SQLite, the lock that requests need). */
+    args[0] = args[1] = args[2] = mi_db_int(pool, now);
+    args[3] = apr_itoa(pool, MI_DELIVERY_PER_WEBHOOK);
+    if (mi_db_select(db, pool, &due_stmt, &rows, 4, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    room = apr_pcalloc(pool, (rows.nrows + 1) * sizeof(*room));
+    for (i = 0; i < rows.nrows; i++) {
+        room[i] = MI_DELIVERY_PER_WEBHOOK - atoi(rows.rows[i][1]);
+    }
+    ids = take_in_turn(pool, &rows, room, max);
+    if (json_array_size(ids) == 0) {
+        return APR_SUCCESS;
+    }
+    args[0] = mi_db_int(pool, now + apr_time_as_msec(conf->timeout)
+                                  + LEASE_MARGIN_MS);
+    args[1] = mi_json_dump(pool, ids);
+    args[2] = mi_db_int(pool, now);
+    if (mi_db_select(db, pool, &claim_stmt, &rows, 3, args) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
     if (rows.nrows == 0) {
         return APR_SUCCESS;
     }
-    /* Long enough to send every claimed row, each up to the timeout. */
-    args[0] = mi_db_int(pool, now + LEASE_SLACK_MS
-                                  + max * apr_time_as_msec(conf->timeout));
-    args[1] = args[2] = args[4] = mi_db_int(pool, now);
-    args[3] = apr_itoa(pool, max);
-    if (mi_db_select(db, pool, &claim_stmt, &rows, 5, args) != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    if (rows.nrows == 0) {
-        return APR_SUCCESS;
-    }
-    for (i = 0; i < rows.nrows; i++) {
-        json_array_append_new(ids, json_string(rows.rows[i][0]));
-    }
-    args[0] = mi_json_dump(pool, ids);
-    if (mi_db_select(db, pool, &details_stmt, &rows, 1, args)
-            != APR_SUCCESS) {
-        return APR_EGENERAL;
-    }
-    for (i = 0; i < rows.nrows; i++) {
-        const char **r = rows.rows[i];
-        mi_delivery_t *d = apr_array_push(*claimed);
+    /* The details, in the order of the turns (the claim's RETURNING and
+     * the details' order are the database's own). */
+    {
+        apr_hash_t *leased = apr_hash_make(pool);
+        apr_hash_t *by_id = apr_hash_make(pool);
+        json_t *got = mi_json_own(pool, json_array());
+        size_t k;
 
-        d->id = r[0];
-        d->webhook_id = r[1];
-        d->url = r[2];
-        d->secret = r[3];
-        d->event = r[4];
-        d->payload = r[5];
-        d->event_time = apr_atoi64(r[6]);
-        d->attempts = atoi(r[7]);
+        for (i = 0; i < rows.nrows; i++) {
+            apr_hash_set(leased, rows.rows[i][0], APR_HASH_KEY_STRING, "");
+            json_array_append_new(got, json_string(rows.rows[i][0]));
+        }
+        args[0] = mi_json_dump(pool, got);
+        if (mi_db_select(db, pool, &details_stmt, &rows, 1, args)
+                != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        for (i = 0; i < rows.nrows; i++) {
+            apr_hash_set(by_id, rows.rows[i][0], APR_HASH_KEY_STRING,
+                         rows.rows[i]);
+        }
+        for (k = 0; k < json_array_size(ids); k++) {
+            const char *id = json_string_value(json_array_get(ids, k));
+            const char **r = apr_hash_get(by_id, id, APR_HASH_KEY_STRING);
+            mi_delivery_t *d;
+
+            if (!r || !apr_hash_get(leased, id, APR_HASH_KEY_STRING)) {
+                continue;
+            }
+            d = apr_array_push(*claimed);
+            d->id = r[0];
+            d->webhook_id = r[1];
+            d->url = r[2];
+            d->secret = r[3];
+            d->event = r[4];
+            d->payload = r[5];
+            d->event_time = apr_atoi64(r[6]);
+            d->attempts = atoi(r[7]);
+        }
     }
     return APR_SUCCESS;
 }

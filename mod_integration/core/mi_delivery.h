@@ -5,15 +5,19 @@
 #ifndef MI_DELIVERY_H
 #define MI_DELIVERY_H
 
+#include <curl/curl.h>
 #include "mi_db.h"
 
 #define MI_DELIVERY_MAX_DELAYS 8
+/* In flight at once per webhook, over every node (API.md section 9). */
+#define MI_DELIVERY_PER_WEBHOOK 8
 
 typedef struct {
     apr_interval_time_t timeout;
     apr_interval_time_t delays[MI_DELIVERY_MAX_DELAYS];
     int ndelays;                /* retries after the first attempt */
     int disable_after;          /* consecutive failed attempts */
+    int concurrency;            /* attempts in flight at once per node */
 } mi_delivery_conf_t;
 
 typedef struct {
@@ -37,12 +41,34 @@ typedef struct {
 /* Once per process, before threads: libcurl's global state. */
 apr_status_t mi_delivery_global_init(void);
 
-/* POSTs one delivery (no redirects, http and https only). */
+/* One attempt at a delivery: a libcurl easy handle set up to POST it
+ * (no redirects, http and https only), for curl_easy_perform or a multi
+ * handle. The delivery must outlive it (the body is not copied). */
+typedef struct {
+    CURL *easy;
+    struct curl_slist *headers;
+    apr_time_t start;
+} mi_attempt_t;
+
+/* NULL when a is ready; otherwise why not (a holds nothing then). */
+const char *mi_delivery_prepare(apr_pool_t *pool,
+                                const mi_delivery_conf_t *conf,
+                                const mi_delivery_t *d, mi_attempt_t *a);
+
+/* The result of a finished attempt, from its CURLcode rc. */
+void mi_delivery_outcome(apr_pool_t *pool, const mi_attempt_t *a, int rc,
+                         mi_send_result_t *result);
+
+void mi_delivery_release(mi_attempt_t *a);
+
+/* POSTs one delivery now and waits for the answer (for /test). */
 void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
                       const mi_delivery_t *d, mi_send_result_t *result);
 
-/* Claims up to max due deliveries of active webhooks; *claimed gets
- * mi_delivery_t entries. */
+/* Claims up to max due deliveries of active webhooks, in turns across
+ * webhooks (each webhook's first before any webhook's second), at most
+ * MI_DELIVERY_PER_WEBHOOK in flight per webhook, each leased for one
+ * attempt; *claimed gets mi_delivery_t entries in that order. */
 apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
                                const mi_delivery_conf_t *conf, int max,
                                apr_array_header_t **claimed);

@@ -10,6 +10,7 @@
 #define MI_DEFAULT_LIST_CACHE   (8 * 1024 * 1024)
 #define MI_DEFAULT_WEBHOOK_TIMEOUT apr_time_from_sec(10)
 #define MI_DEFAULT_DISABLE_AFTER 10
+#define MI_DEFAULT_CONCURRENCY  64
 #define MI_DEFAULT_DB_TIMEOUT   apr_time_from_sec(5)
 
 void *mi_conf_create(apr_pool_t *p, server_rec *s)
@@ -27,6 +28,7 @@ void *mi_conf_create(apr_pool_t *p, server_rec *s)
     conf->delivery.delays[2] = apr_time_from_sec(30);
     conf->delivery.ndelays = 3;
     conf->delivery.disable_after = MI_DEFAULT_DISABLE_AFTER;
+    conf->delivery.concurrency = MI_DEFAULT_CONCURRENCY;
     conf->db_timeout = MI_DEFAULT_DB_TIMEOUT;
     return conf;
 }
@@ -259,6 +261,23 @@ static const char *set_disable_after(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/* Per node: the delivery thread is the main server's. */
+static const char *set_concurrency(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    long n;
+
+    if (err) {
+        return err;
+    }
+    if (!parse_int(arg, 1, 1024, &n)) {
+        return "IntegrationWebhookConcurrency must be a whole number from 1 "
+               "to 1024";
+    }
+    mi_conf_of(cmd->server)->delivery.concurrency = (int)n;
+    return NULL;
+}
+
 static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     mi_server_conf_t *conf = mi_conf_of(cmd->server);
@@ -293,6 +312,9 @@ const command_rec mi_conf_directives[] = {
     AP_INIT_TAKE1("IntegrationWebhookDisableAfter", set_disable_after, NULL,
                   RSRC_CONF, "consecutive failed attempts that disable a "
                   "webhook (default 10)"),
+    AP_INIT_TAKE1("IntegrationWebhookConcurrency", set_concurrency, NULL,
+                  RSRC_CONF, "webhook deliveries in flight at once per node "
+                  "(default 64)"),
     AP_INIT_TAKE1("IntegrationDbTimeout", set_db_timeout, NULL, RSRC_CONF,
                   "longest wait for a pooled connection, a lock or a "
                   "statement, then 503 (default 5s)"),

@@ -1,11 +1,17 @@
 /* mod_integration_watchdog.c: webhook delivery from a mod_watchdog thread.
  *
- * Every MI_WATCHDOG_TICK the thread claims due deliveries (with a lease, so
- * that other processes and nodes leave them alone), gives the database
- * connection back while it sends them, then records each outcome. The
- * watchdog is a singleton: one child of an httpd runs it at a time; several
- * nodes each run theirs, and the leases keep them apart. A delivery whose
- * worker died is taken up again when its lease ends.
+ * The thread keeps up to IntegrationWebhookConcurrency attempts in flight
+ * on one libcurl multi handle (mi_sender): it claims due deliveries in
+ * turns across webhooks, each with a lease for one attempt (so that other
+ * processes and nodes leave them alone), starts them, and records the
+ * outcomes in batches. It holds a database connection only to claim and to
+ * record, never while sending. While there is work it stays in one call of
+ * the watchdog callback; when nothing is due and nothing is in flight it
+ * returns, and mod_watchdog calls it again a tick later.
+ *
+ * The watchdog is a singleton: one child of an httpd runs it at a time;
+ * several nodes each run theirs, and the leases keep them apart. A
+ * delivery whose node died is taken up again when its lease ends.
  */
 #include "mod_integration_watchdog.h"
 #include <pthread.h>
@@ -14,89 +20,179 @@
 #include "mod_integration_dbd.h"
 #include "mi_delivery.h"
 #include "mi_outbox.h"
+#include "mi_sender.h"
 
 #define MI_WATCHDOG_NAME "_integration_webhooks_"
 #define MI_WATCHDOG_TICK apr_time_from_msec(200)
-#define MI_CLAIM_MAX 50
 #define MI_FAN_OUT_MAX 1000
+/* Nothing was due: look again this much later (while attempts are in
+ * flight; when none are, the watchdog's tick). A delivery that becomes due
+ * waits at most this long, whatever other receivers do. */
+#define MI_LOOK_AGAIN apr_time_from_msec(200)
+/* Some room: claim again after this, or as soon as a quarter of the
+ * concurrency is free. */
+#define MI_CLAIM_EVERY apr_time_from_msec(20)
+/* Outcomes are recorded in one transaction when this many are waiting, or
+ * when the oldest has waited this long. */
+#define MI_RECORD_BATCH 64
+#define MI_RECORD_EVERY apr_time_from_msec(20)
+/* The longest wait for network activity between two looks at stopping. */
+#define MI_POLL_MAX apr_time_from_msec(100)
 
 /* The child's pools are destroyed while mod_watchdog's thread may still
- * be in a tick: a pre-cleanup of the child pool sets stopping and waits
- * for the tick in progress (which stops sending, records what it sent and
- * gives its connection back); no tick starts after that. Plain pthread
- * objects: they must outlive every pool. */
+ * be delivering: a pre-cleanup of the child pool sets stopping and waits
+ * for the delivery in progress (which cancels what is in flight, records
+ * what was sent and gives its connection back); none starts after that.
+ * Plain pthread objects: they must outlive every pool. */
 static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
 
-/* Fans queued events out to delivery rows, then claims due deliveries. */
-static apr_status_t claim(server_rec *s, apr_pool_t *pool,
-                          apr_array_header_t **claimed)
+/* Fans queued events out to delivery rows, then claims up to room due
+ * deliveries and starts them: how many were claimed, -1 on a failure. */
+static int claim(server_rec *s, apr_pool_t *pool, mi_sender_t *sender,
+                 int room)
 {
     const char *why = NULL;
     void *handle;
     mi_db_t *db = mi_dbd_open(s, pool, &handle, &why);
-    apr_status_t rv = APR_EGENERAL;
-    int taken;
+    apr_array_header_t *claimed = NULL, *refused;
+    int taken, i;
 
-    if (db && mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, &taken)
-                  != APR_SUCCESS) {
+    if (!db) {
+        return -1;
+    }
+    if (mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, &taken)
+            != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00306)
                      "fanning webhook events out failed: %s", db->error);
     }
-    if (db) {
-        rv = mi_delivery_claim(db, pool, &mi_conf_of(s)->delivery,
-                               MI_CLAIM_MAX, claimed);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00301)
-                         "claiming webhook deliveries failed: %s", db->error);
-        }
+    if (mi_delivery_claim(db, pool, &mi_conf_of(s)->delivery, room,
+                          &claimed) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00301)
+                     "claiming webhook deliveries failed: %s", db->error);
+        mi_dbd_close(s, db, handle);
+        return -1;
     }
-    mi_dbd_close(s, db, handle);
-    return rv;
-}
-
-/* One write transaction for the whole claim: on SQLite each commit is a
- * sync to disk and holds the write lock that requests need. */
-static void finish(server_rec *s, apr_pool_t *pool,
-                   const apr_array_header_t *claimed, int sent,
-                   const mi_send_result_t *results)
-{
-    const char *why = "no connection";
-    void *handle;
-    mi_db_t *db = mi_dbd_open(s, pool, &handle, &why);
-
-    /* Not recorded: the leases run out and the attempts are made again;
-     * delivery is at least once. */
-    if (!db || mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, claimed,
-                                  sent, results) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
-                     "recording %d webhook deliveries failed: %s",
-                     claimed->nelts, db && db->error ? db->error : why);
-    }
-    mi_dbd_close(s, db, handle);
-}
-
-/* One tick: claim, send until done or stopping, record what was sent. */
-static void tick(server_rec *s, apr_pool_t *ptemp)
-{
-    apr_array_header_t *claimed = NULL;
-    mi_send_result_t *results;
-    int i;
-
-    if (claim(s, ptemp, &claimed) != APR_SUCCESS || claimed->nelts == 0) {
-        return;
-    }
-    results = apr_pcalloc(ptemp, claimed->nelts * sizeof(*results));
-    for (i = 0; i < claimed->nelts && !stopping; i++) {
+    refused = apr_array_make(pool, 1, sizeof(mi_delivery_t));
+    for (i = 0; i < claimed->nelts; i++) {
         const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
 
-        mi_delivery_send(ptemp, &mi_conf_of(s)->delivery, d, &results[i]);
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
-                     "webhook delivery %s (%s) attempt %d: %s", d->id,
-                     d->event, d->attempts + 1,
-                     results[i].success ? "delivered" : results[i].error);
+        if (!mi_sender_add(sender, d)) {
+            *(mi_delivery_t *)apr_array_push(refused) = *d;
+        }
     }
-    finish(s, ptemp, claimed, i, results);
+    /* No room here for these (their webhook has as many in flight as it
+     * may have, counted here while the claim counted leases): their
+     * leases end now. */
+    if (refused->nelts > 0
+        && mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, refused,
+                              0, NULL) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
+                     "recording %d webhook deliveries failed: %s",
+                     refused->nelts, db->error);
+    }
+    mi_dbd_close(s, db, handle);
+    return claimed->nelts - refused->nelts;
+}
+
+/* Records the finished attempts (and, when cancel, gives back what is in
+ * flight) in one write transaction: on SQLite each commit is a sync to
+ * disk and holds the write lock that requests need. */
+static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
+                   int cancel)
+{
+    apr_pool_t *pool;
+    apr_array_header_t *done, *unsent, *all;
+    mi_send_result_t *results;
+    const char *why = "no connection";
+    void *handle;
+    mi_db_t *db;
+    int i;
+
+    apr_pool_create(&pool, parent);
+    done = mi_sender_done(sender, pool);
+    unsent = cancel ? mi_sender_cancel(sender, pool)
+                    : apr_array_make(pool, 1, sizeof(mi_delivery_t));
+    if (done->nelts + unsent->nelts == 0) {
+        apr_pool_destroy(pool);
+        return;
+    }
+    all = apr_array_make(pool, done->nelts + unsent->nelts,
+                         sizeof(mi_delivery_t));
+    results = apr_pcalloc(pool, (done->nelts + 1) * sizeof(*results));
+    for (i = 0; i < done->nelts; i++) {
+        const mi_sent_t *o = &APR_ARRAY_IDX(done, i, mi_sent_t);
+
+        *(mi_delivery_t *)apr_array_push(all) = o->delivery;
+        results[i] = o->result;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
+                     "webhook delivery %s (%s) attempt %d: %s",
+                     o->delivery.id, o->delivery.event,
+                     o->delivery.attempts + 1,
+                     o->result.success ? "delivered" : o->result.error);
+    }
+    apr_array_cat(all, unsent);
+    db = mi_dbd_open(s, pool, &handle, &why);
+    /* Not recorded: the leases run out and the attempts are made again;
+     * delivery is at least once. */
+    if (!db || mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, all,
+                                  done->nelts, results) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
+                     "recording %d webhook deliveries failed: %s",
+                     all->nelts, db && db->error ? db->error : why);
+    }
+    mi_dbd_close(s, db, handle);
+    apr_pool_destroy(pool);
+}
+
+/* Delivers until nothing is due or in flight, or the child stops. */
+static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
+{
+    const mi_delivery_conf_t *conf = &mi_conf_of(s)->delivery;
+    int quarter = conf->concurrency / 4 > 0 ? conf->concurrency / 4 : 1;
+    apr_time_t next_claim = 0, now;
+    mi_sender_t *sender;
+    apr_pool_t *pool;
+
+    apr_pool_create(&pool, ptemp);
+    if (!(sender = mi_sender_create(pool, conf, conf->concurrency,
+                                    MI_DELIVERY_PER_WEBHOOK))) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, MI_LOGNO(00307)
+                     "cannot start libcurl's multi interface for webhook "
+                     "deliveries");
+        apr_pool_destroy(pool);
+        return;
+    }
+    while (!stopping) {
+        int room = mi_sender_room(sender);
+        apr_interval_time_t wait = MI_POLL_MAX;
+
+        now = apr_time_now();
+        if (room > 0 && (now >= next_claim || room >= quarter)) {
+            apr_pool_t *iter;
+            int got;
+
+            apr_pool_create(&iter, pool);
+            got = claim(s, iter, sender, room);
+            apr_pool_destroy(iter);
+            now = apr_time_now();
+            next_claim = now + (got <= 0 ? MI_LOOK_AGAIN : MI_CLAIM_EVERY);
+            if (got <= 0 && mi_sender_in_flight(sender) == 0) {
+                break;
+            }
+        }
+        if (mi_sender_room(sender) > 0 && next_claim - now < wait) {
+            wait = next_claim > now ? next_claim - now : 0;
+        }
+        mi_sender_run(sender, wait);
+        if (mi_sender_done_age(sender) >= MI_RECORD_EVERY
+            || mi_sender_in_flight(sender) == 0
+            || mi_sender_done_count(sender) >= MI_RECORD_BATCH) {
+            record(s, pool, sender, 0);
+        }
+    }
+    record(s, pool, sender, 1);
+    apr_pool_destroy(pool);
 }
 
 static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
@@ -106,7 +202,7 @@ static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
     }
     pthread_mutex_lock(&tick_lock);
     if (!stopping) {
-        tick(baton, ptemp);
+        deliver_while_busy(baton, ptemp);
     }
     pthread_mutex_unlock(&tick_lock);
     return APR_SUCCESS;
@@ -115,7 +211,7 @@ static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
 static apr_status_t stop_delivering(void *data)
 {
     stopping = 1;
-    pthread_mutex_lock(&tick_lock);     /* the tick in progress ends */
+    pthread_mutex_lock(&tick_lock);     /* the delivery in progress ends */
     pthread_mutex_unlock(&tick_lock);
     return APR_SUCCESS;
 }

@@ -18,6 +18,7 @@
 #include "unit.h"
 #include "unit_sign.h"
 #include "mi_delivery.h"
+#include "mi_sender.h"
 #include "mi_tenant.h"
 #include "mi_text.h"
 #include "mi_time.h"
@@ -385,8 +386,9 @@ static void test_claims(apr_pool_t *p)
     before = mi_now_ms();
     ok(claim(&f, 2, &claimed) == 2, "at most max claimed");
     r = row_of(&f, &delivery_row, APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id);
-    ok(r && r[5] && apr_atoi64(r[5]) >= before + 30000 + 2 * 10000,
-       "leased for max times the timeout, and 30 s more");
+    ok(r && r[5] && apr_atoi64(r[5]) >= before + 10000 + 5000
+       && apr_atoi64(r[5]) <= mi_now_ms() + 10000 + 5000,
+       "leased for one attempt: the timeout, and 5 s more");
     {
         const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, 0, mi_delivery_t);
 
@@ -432,6 +434,69 @@ static void test_claims(apr_pool_t *p)
            && !strcmp(APR_ARRAY_IDX(again, 0, mi_delivery_t).id, args[1]),
            "a claim whose lease ran out is claimed again");
     }
+    mi_db_close(f.db);
+}
+
+/* Claims in turns across webhooks, at most MI_DELIVERY_PER_WEBHOOK in
+ * flight per webhook, whatever its backlog. */
+static void test_turns(apr_pool_t *p)
+{
+    fixture_t f;
+    const char *a, *b, *c, *first = NULL;
+    apr_array_header_t *claimed;
+    apr_hash_t *seen;
+    int i, na = 0, nb = 0, nc = 0;
+
+    if (!fixture_open(&f, p) || !(a = new_hook(&f)) || !(b = new_hook(&f))
+        || !(c = new_hook(&f))) {
+        ok(0, "set up");
+        return;
+    }
+    /* a: a backlog of 30, older than anything of b's or c's. */
+    for (i = 0; i < 30; i++) {
+        new_delivery(&f, a, "PENDING", 0, mi_now_ms() - 100000 + i);
+    }
+    for (i = 0; i < 3; i++) {
+        new_delivery(&f, b, "PENDING", 0, mi_now_ms() - 10 - i);
+    }
+    new_delivery(&f, c, "PENDING", 0, mi_now_ms() - 10);
+    ok(claim(&f, 10, &claimed) == 10, "ten claimed");
+    seen = apr_hash_make(p);
+    for (i = 0; i < claimed->nelts; i++) {
+        const char *w = APR_ARRAY_IDX(claimed, i, mi_delivery_t).webhook_id;
+
+        if (i < 3) {
+            apr_hash_set(seen, w, APR_HASH_KEY_STRING, w);
+        }
+        na += !strcmp(w, a);
+        nb += !strcmp(w, b);
+        nc += !strcmp(w, c);
+    }
+    ok(apr_hash_count(seen) == 3,
+       "each webhook's first before any webhook's second");
+    ok(na == 6 && nb == 3 && nc == 1,
+       apr_psprintf(p, "the backlog takes only the turns left (%d/%d/%d)",
+                    na, nb, nc));
+    ok(claim(&f, 10, &claimed) == 2,
+       "then only what keeps the backlog's webhook at 8 in flight");
+    ok(claim(&f, 10, &claimed) == 0,
+       "8 in flight: nothing more of it, 22 due or not");
+    {
+        /* A node died holding one of them: its lease ran out. */
+        mi_rows_t rows;
+        const char *args[2];
+
+        mi_db_select(f.db, f.p, &(const mi_stmt_t){ "test_delivery_leased", {
+            "SELECT id FROM webhook_deliveries WHERE lease_until IS NOT NULL "
+            "AND webhook_id = %s LIMIT 1", NULL } }, &rows, 1, &a);
+        first = rows.nrows ? rows.rows[0][0] : "";
+        args[0] = mi_db_int(p, mi_now_ms() - 1);
+        args[1] = first;
+        mi_db_exec(f.db, p, &set_lease, NULL, 2, args);
+    }
+    ok(claim(&f, 10, &claimed) == 1
+       && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id, first),
+       "a lease that ran out frees its turn, and its delivery comes first");
     mi_db_close(f.db);
 }
 
@@ -695,6 +760,134 @@ static void test_send(apr_pool_t *p)
     }
 }
 
+/* ---- mi_sender: several attempts in flight ------------------------------ */
+
+static void test_sender(apr_pool_t *p)
+{
+    mi_delivery_conf_t conf;
+    mi_sender_t *s;
+    apr_pool_t *sp;
+    receiver_t *rc[3];
+    apr_thread_t *thread[3];
+    apr_array_header_t *done;
+    mi_delivery_t d = { "d-x", "wh_a", "http://127.0.0.1:9/",
+                        SECRET, "supplier.created", PAYLOAD, EVENT_TIME, 0 };
+    apr_time_t until;
+    int port[3], i, started = 1;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.timeout = apr_time_from_msec(400);
+    apr_pool_create(&sp, p);
+    if (!(s = mi_sender_create(sp, &conf, 3, 2))) {
+        ok(0, "a sender");
+        return;
+    }
+    /* Limits, before anything runs. */
+    ok(mi_sender_room(s) == 3, "room: the concurrency");
+    for (i = 0; i < 3; i++) {
+        rc[i] = apr_pcalloc(p, sizeof(*rc[i]));
+        rc[i]->status = i == 2 ? 0 : 200;   /* the third never answers */
+        if ((rc[i]->fd = listen_loopback(&port[i])) < 0
+            || apr_thread_create(&thread[i], NULL, serve, rc[i], p)
+                   != APR_SUCCESS) {
+            started = 0;
+        }
+    }
+    if (!started) {
+        ok(0, "receivers on loopback");
+        return;
+    }
+    /* Two of webhook a (the hanging receiver's, then a fast one), one of
+     * b; a third of a finds no room for its webhook, one of c no room at
+     * all. */
+    d.id = "d-a1";
+    d.url = apr_psprintf(p, "http://127.0.0.1:%d/", port[2]);
+    ok(mi_sender_add(s, &d), "a first of webhook a");
+    d.id = "d-a2";
+    d.url = apr_psprintf(p, "http://127.0.0.1:%d/", port[0]);
+    ok(mi_sender_add(s, &d), "a second of a");
+    d.id = "d-a3";
+    ok(!mi_sender_add(s, &d), "no third of a: 2 per webhook");
+    d.id = "d-b1";
+    d.webhook_id = "wh_b";
+    d.url = apr_psprintf(p, "http://127.0.0.1:%d/", port[1]);
+    ok(mi_sender_add(s, &d), "one of b");
+    d.id = "d-c1";
+    d.webhook_id = "wh_c";
+    ok(!mi_sender_add(s, &d) && mi_sender_room(s) == 0
+       && mi_sender_in_flight(s) == 3, "none of c: 3 in flight at most");
+    until = apr_time_now() + apr_time_from_sec(5);
+    while (mi_sender_done_count(s) < 2 && apr_time_now() < until) {
+        mi_sender_run(s, apr_time_from_msec(50));
+    }
+    done = mi_sender_done(s, p);
+    ok(done->nelts == 2 && mi_sender_in_flight(s) == 1,
+       "the fast two come out while the third hangs");
+    for (i = 0; i < done->nelts; i++) {
+        const mi_sent_t *o = &APR_ARRAY_IDX(done, i, mi_sent_t);
+
+        ok(o->result.success && o->result.status == 200
+           && (!strcmp(o->delivery.id, "d-a2")
+               || !strcmp(o->delivery.id, "d-b1")),
+           apr_psprintf(p, "%s delivered", o->delivery.id));
+    }
+    ok(mi_sender_room(s) == 2, "their room is free again");
+    until = apr_time_now() + apr_time_from_sec(5);
+    while (mi_sender_in_flight(s) > 0 && apr_time_now() < until) {
+        mi_sender_run(s, apr_time_from_msec(50));
+    }
+    done = mi_sender_done(s, p);
+    ok(done->nelts == 1
+       && !strcmp(APR_ARRAY_IDX(done, 0, mi_sent_t).delivery.id, "d-a1")
+       && !APR_ARRAY_IDX(done, 0, mi_sent_t).result.success
+       && APR_ARRAY_IDX(done, 0, mi_sent_t).result.error
+       && APR_ARRAY_IDX(done, 0, mi_sent_t).result.duration_ms >= 350,
+       "the hanging one fails after the timeout");
+    for (i = 0; i < 3; i++) {
+        apr_status_t trv;
+
+        apr_thread_join(&trv, thread[i]);
+        close(rc[i]->fd);
+    }
+    /* Cancelled in flight: given back, nothing done. */
+    {
+        receiver_t *hang = apr_pcalloc(p, sizeof(*hang));
+        apr_thread_t *t;
+        apr_status_t trv;
+        apr_array_header_t *back;
+        int hp;
+
+        if ((hang->fd = listen_loopback(&hp)) < 0
+            || apr_thread_create(&t, NULL, serve, hang, p) != APR_SUCCESS) {
+            ok(0, "a receiver on loopback");
+            return;
+        }
+        d.id = "d-cancel";
+        d.url = apr_psprintf(p, "http://127.0.0.1:%d/", hp);
+        mi_sender_add(s, &d);
+        mi_sender_run(s, apr_time_from_msec(50));
+        back = mi_sender_cancel(s, p);
+        ok(back->nelts == 1
+           && !strcmp(APR_ARRAY_IDX(back, 0, mi_delivery_t).id, "d-cancel")
+           && mi_sender_in_flight(s) == 0 && mi_sender_done_count(s) == 0,
+           "cancel gives back what is in flight");
+        d.url = "ftp://127.0.0.1/";
+        d.id = "d-ftp";
+        ok(mi_sender_add(s, &d), "taken, though it cannot be sent");
+        until = apr_time_now() + apr_time_from_sec(5);
+        while (mi_sender_done_count(s) < 1 && apr_time_now() < until) {
+            mi_sender_run(s, apr_time_from_msec(50));
+        }
+        back = mi_sender_done(s, p);
+        ok(back->nelts == 1 && APR_ARRAY_IDX(back, 0, mi_sent_t).result.error
+           && !strcmp(APR_ARRAY_IDX(back, 0, mi_sent_t).result.error,
+                      "Unsupported protocol"), "and comes out failed");
+        apr_pool_destroy(sp);
+        apr_thread_join(&trv, t);
+        close(hang->fd);
+    }
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p = unit_start(&argc, &argv);
@@ -703,11 +896,13 @@ int main(int argc, const char *const *argv)
     test_conf(p);
     test_disable(p);
     test_claims(p);
+    test_turns(p);
     if (mi_delivery_global_init() != APR_SUCCESS) {
         ok(0, "libcurl initialised");
     }
     else {
         test_send(p);
+        test_sender(p);
         curl_global_cleanup();
     }
     return unit_done(p);
