@@ -13,12 +13,13 @@ use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
 use File::Temp ();
 use Time::HiRes qw(time sleep);
+use HTTP::Request ();
 use MI::Test;
 use MI::DB;
 use MI::Receiver;
 use MI::Server;
 
-plan tests => 14, have_lwp;
+plan tests => 17, have_lwp;
 
 sub hook_to {
     my ($token, $url) = @_;
@@ -119,6 +120,7 @@ ok t_cmp($s->start, 1, 'a server of its own starts') or print STDERR $s->log_tex
 my $own = do { local $ENV{MI_DB_PARAMS} = $params; tenant() };
 my $held_rx = MI::Receiver->start;
 $held_rx->answer('hang');
+my @own_hooks;
 for my $i (1 .. 2) {
     my $r = $s->ua->post($s->url('/webhook-events'),
         Authorization => "Bearer $own->{token}",
@@ -126,6 +128,7 @@ for my $i (1 .. 2) {
         Content => encode_json({ url => $held_rx->url("/hook$i"),
                                  events => ['supplier.created'] }));
     die 'webhook: ' . $r->code unless $r->code == 201;
+    push @own_hooks, decode_json($r->content)->{id};
 }
 my $r = $s->ua->post($s->url('/suppliers'),
     Authorization => "Bearer $own->{token}", 'Content-Type' => 'application/json',
@@ -139,6 +142,59 @@ ok t_cmp(scalar(grep { $_->{at} < $first + 0.8 } @h), 3,
          'IntegrationWebhookConcurrency 3: 3 attempts in flight, no more');
 my %paths = map { $_->{line} => 1 } @h;
 ok t_cmp(scalar keys %paths, 2, 'shared by both webhooks');
+# Gone, with their deliveries, before the next part.
+for my $id (@own_hooks) {
+    my $del = HTTP::Request->new(DELETE => $s->url("/webhook-events/$id"),
+                                 [ Authorization => "Bearer $own->{token}" ]);
+    my $code = $s->ua->request($del)->code;
+    die "delete: $code" unless $code == 200;
+}
 $s->stop;
+
+# A tenant that points many webhooks at receivers that hang cannot take
+# the node's room: a webhook whose last attempt failed gets one attempt at
+# a time, all of them together half of IntegrationWebhookConcurrency.
+# Four webhooks that hang (each has failed once), then a fifth to a fast
+# receiver: its delivery goes out at once, not after a timeout of 3 s.
+$s = MI::Server->new(params => $params, conf => join "\n",
+    'IntegrationWebhookAllowHttp On', 'IntegrationWebhookTimeout 3s',
+    'IntegrationWebhookRetryDelays 200ms 200ms 200ms 200ms 200ms',
+    'IntegrationWebhookDisableAfter 100',
+    'IntegrationWebhookConcurrency 4', 'IntegrationRateLimit 0');
+ok t_cmp($s->start, 1, 'a second server of its own starts') or print STDERR $s->log_text;
+my $own2 = do { local $ENV{MI_DB_PARAMS} = $params; tenant() };
+sub own_post {
+    my ($path, $body) = @_;
+    return $s->ua->post($s->url($path), Authorization => "Bearer $own2->{token}",
+        'Content-Type' => 'application/json', Content => encode_json($body));
+}
+$held_rx->clear;
+own_post('/webhook-events', { url => $held_rx->url("/h$_"), events => ['supplier.created'] })
+    for 1 .. 4;
+own_post('/suppliers', { suppliers => [ map { { externalId => "H-$_", name => 'h' } } 1 .. 3 ] });
+@h = $held_rx->wait_for(sub { @_ >= 4 }, 5);
+$first = @h ? $h[0]{at} : 0;
+sleep 3.5;    # their first attempts have failed; retries are due
+my $fast2 = MI::Receiver->start;
+own_post('/webhook-events', { url => $fast2->url, events => ['supplier.created'] });
+my $posted = time;
+own_post('/suppliers', { suppliers => [ { externalId => 'F-1', name => 'f' } ] });
+@got = $fast2->wait_for(sub { @_ >= 1 }, 10);
+my $delay = @got ? $got[0]{at} - $posted : 99;
+ok t_cmp($delay < 1.5 ? 'at once' : sprintf('%.1f s', $delay), 'at once',
+         'a fast webhook beside four that hang, on a node of 4');
+@h = $held_rx->requests;
+# No more than 2 of the failing webhooks' attempts overlap at any time
+# after their first round (each holds its connection for the 3 s timeout).
+my @later = grep { $_->{at} > $first + 2.9 } @h;
+my $max = 0;
+for my $a (@later) {
+    my $n = grep { $_->{at} <= $a->{at} && $_->{at} > $a->{at} - 2.9 } @later;
+    $max = $n if $n > $max;
+}
+ok t_cmp($max <= 2 ? 'at most 2' : $max, 'at most 2',
+         'the failing webhooks share half of the concurrency');
+$s->stop;
+$fast2->stop;
 $_->stop for $hang, $fast, $rx, $held_rx;
 db_rows("DROP DATABASE " . ($params =~ /dbname=(\S+)/)[0]) unless $sqlite;

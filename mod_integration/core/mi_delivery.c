@@ -12,9 +12,10 @@
 #define LEASE_MARGIN_MS 5000
 
 /* Fair claiming, step one (a read): per active webhook, how many of its
- * deliveries are in flight (leased, on any node), and its first due ones
- * not leased, oldest first, at most MI_DELIVERY_PER_WEBHOOK. Two indexes
- * keep it to a few rows per webhook whatever its backlog (migration 008). */
+ * deliveries are in flight (leased, on any node), its first due ones not
+ * leased, oldest first, at most MI_DELIVERY_PER_WEBHOOK, and its
+ * consecutive failures. Two indexes keep it to a few rows per webhook
+ * whatever its backlog (migration 008). */
 static const mi_stmt_t due_stmt = { "mi_delivery_due", {
     "SELECT w.id, (SELECT COUNT(*) FROM webhook_deliveries l "
     "WHERE l.webhook_id = w.id AND l.lease_until >= {bigint:%s} "
@@ -23,7 +24,7 @@ static const mi_stmt_t due_stmt = { "mi_delivery_due", {
     "webhook_deliveries x WHERE x.webhook_id = w.id AND x.state = 'PENDING' "
     "AND x.next_attempt_at <= {bigint:%s} AND (x.lease_until IS NULL "
     "OR x.lease_until < {bigint:%s}) ORDER BY x.next_attempt_at, x.id "
-    "LIMIT {bigint:%s})) "
+    "LIMIT {bigint:%s})), w.failure_count "
     "FROM webhooks w WHERE w.active = 1",
     "SELECT w.id, (SELECT COUNT(*) FROM webhook_deliveries l "
     "WHERE l.webhook_id = w.id AND l.lease_until >= {bigint:%s} "
@@ -33,7 +34,7 @@ static const mi_stmt_t due_stmt = { "mi_delivery_due", {
     "WHERE x.webhook_id = w.id AND x.state = 'PENDING' "
     "AND x.next_attempt_at <= {bigint:%s} AND (x.lease_until IS NULL "
     "OR x.lease_until < {bigint:%s}) ORDER BY x.next_attempt_at, x.id "
-    "LIMIT {bigint:%s}) q) "
+    "LIMIT {bigint:%s}) q), w.failure_count "
     "FROM webhooks w WHERE w.active = 1" } };
 
 /* Step two: the lease, on those still free (another node may have taken
@@ -234,10 +235,12 @@ void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
     mi_delivery_release(&a);
 }
 
-/* Round-robin over the webhooks' due lists ("a,b,c"), room[i] at most
- * from list i: every webhook's first before any webhook's second. */
+/* Round-robin over the webhooks' due lists ("a,b,c"): every webhook's
+ * first before any webhook's second, room[i] at most from list i, and at
+ * most *failing_room from the lists of failing webhooks together. */
 static json_t *take_in_turn(apr_pool_t *pool, const mi_rows_t *due,
-                            int *room, int max)
+                            const int *failing, int *room, int failing_room,
+                            int max)
 {
     json_t *ids = mi_json_own(pool, json_array());
     char **next = apr_pcalloc(pool, (due->nrows + 1) * sizeof(*next));
@@ -251,7 +254,8 @@ static json_t *take_in_turn(apr_pool_t *pool, const mi_rows_t *due,
         for (i = 0; i < due->nrows && taken < max; i++) {
             char *id = next[i], *comma;
 
-            if (!id || !*id || room[i] <= 0) {
+            if (!id || !*id || room[i] <= 0
+                || (failing[i] && failing_room <= 0)) {
                 continue;
             }
             if ((comma = strchr(id, ','))) {
@@ -259,6 +263,7 @@ static json_t *take_in_turn(apr_pool_t *pool, const mi_rows_t *due,
             }
             next[i] = comma ? comma + 1 : NULL;
             room[i]--;
+            failing_room -= failing[i];
             json_array_append_new(ids, json_string(id));
             taken++;
             more = 1;
@@ -275,7 +280,7 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
     const char *args[4];
     json_t *ids;
     mi_rows_t rows;
-    int *room;
+    int *room, *failing, failing_room;
     int i;
 
     *claimed = apr_array_make(pool, max > 0 ? max : 1, sizeof(mi_delivery_t));
@@ -289,11 +294,23 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
     if (mi_db_select(db, pool, &due_stmt, &rows, 4, args) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
+    /* A webhook whose last attempt failed (a receiver down, or one that
+     * hangs until the timeout) gets one attempt at a time, and all such
+     * webhooks together at most half of the concurrency: however many
+     * webhooks a tenant points at receivers that hang, the others keep
+     * the rest of the room. A success gives the webhook its 8 again. */
     room = apr_pcalloc(pool, (rows.nrows + 1) * sizeof(*room));
+    failing = apr_pcalloc(pool, (rows.nrows + 1) * sizeof(*failing));
+    failing_room = (conf->concurrency > 0 ? conf->concurrency : max) / 2;
+    failing_room = failing_room > 0 ? failing_room : 1;
     for (i = 0; i < rows.nrows; i++) {
-        room[i] = MI_DELIVERY_PER_WEBHOOK - atoi(rows.rows[i][1]);
+        int busy = atoi(rows.rows[i][1]);
+
+        failing[i] = atoi(rows.rows[i][3]) > 0;
+        room[i] = (failing[i] ? 1 : MI_DELIVERY_PER_WEBHOOK) - busy;
+        failing_room -= failing[i] ? busy : 0;
     }
-    ids = take_in_turn(pool, &rows, room, max);
+    ids = take_in_turn(pool, &rows, failing, room, failing_room, max);
     if (json_array_size(ids) == 0) {
         return APR_SUCCESS;
     }

@@ -67,8 +67,10 @@ void mi_delivery_send(apr_pool_t *pool, const mi_delivery_conf_t *conf,
 
 /* Claims up to max due deliveries of active webhooks, in turns across
  * webhooks (each webhook's first before any webhook's second), at most
- * MI_DELIVERY_PER_WEBHOOK in flight per webhook, each leased for one
- * attempt; *claimed gets mi_delivery_t entries in that order. */
+ * MI_DELIVERY_PER_WEBHOOK in flight per webhook (1 for a webhook whose
+ * last attempt failed, and half of conf->concurrency for all those
+ * together), each leased for one attempt; *claimed gets mi_delivery_t
+ * entries in that order. */
 apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
                                const mi_delivery_conf_t *conf, int max,
                                apr_array_header_t **claimed);

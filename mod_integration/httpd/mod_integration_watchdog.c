@@ -172,6 +172,11 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
             apr_pool_t *iter;
             int got;
 
+            /* The outcomes first: a claim must see which webhooks have
+             * just failed, and the leases that have just ended. */
+            if (mi_sender_done_count(sender) > 0) {
+                record(s, pool, sender, 0);
+            }
             apr_pool_create(&iter, pool);
             got = claim(s, iter, sender, room);
             apr_pool_destroy(iter);

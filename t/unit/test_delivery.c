@@ -418,6 +418,11 @@ static void test_claims(apr_pool_t *p)
                apr_psprintf(p, "unsent %d: lease ended, no attempt counted",
                             i - 1));
         }
+        /* The first claim's two delivered: their webhook is healthy
+         * again (a failing one gets one attempt at a time). */
+        mi_send_result_t two[2] = { { 200, 1, NULL, 1 }, { 200, 1, NULL, 1 } };
+
+        mi_delivery_finish(f.db, p, &f.conf, claimed, 2, two);
         ok(claim(&f, 10, &claimed) == 1, "and claimed again");
         ok(claimed->nelts == 1
            && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id,
@@ -497,6 +502,59 @@ static void test_turns(apr_pool_t *p)
     ok(claim(&f, 10, &claimed) == 1
        && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id, first),
        "a lease that ran out frees its turn, and its delivery comes first");
+    mi_db_close(f.db);
+}
+
+/* A webhook whose last attempt failed: one attempt at a time, and all
+ * such webhooks together at most half of the concurrency. */
+static void test_failing(apr_pool_t *p)
+{
+    fixture_t f;
+    const char *hooks[4], *healthy;
+    apr_array_header_t *claimed;
+    mi_send_result_t fail = { 0, 0, "timeout", 1000 };
+    int i, j, nhealthy = 0;
+
+    if (!fixture_open(&f, p)) {
+        ok(0, "set up");
+        return;
+    }
+    f.conf.concurrency = 4;
+    for (i = 0; i < 4; i++) {
+        if (!(hooks[i] = new_hook(&f))) {
+            ok(0, "set up");
+            return;
+        }
+        for (j = 0; j < 5; j++) {
+            new_delivery(&f, hooks[i], "PENDING", 0, mi_now_ms() - 100 - j);
+        }
+    }
+    /* Each fails once: now failing. */
+    ok(claim(&f, 4, &claimed) == 4, "four healthy webhooks: one each");
+    {
+        mi_send_result_t r[4] = { fail, fail, fail, fail };
+
+        mi_delivery_finish(f.db, p, &f.conf, claimed, 4, r);
+    }
+    /* The failed ones are due again only after their retry delay. */
+    if (!(healthy = new_hook(&f))) {
+        ok(0, "set up");
+        return;
+    }
+    for (j = 0; j < 5; j++) {
+        new_delivery(&f, healthy, "PENDING", 0, mi_now_ms() - 10 - j);
+    }
+    ok(claim(&f, 20, &claimed) == 2 + 5,
+       apr_psprintf(p, "failing webhooks: 2 of concurrency 4 among them, "
+                    "one each; the healthy one all of its 5 (got %d)",
+                    claimed->nelts));
+    for (i = 0; i < claimed->nelts; i++) {
+        nhealthy += !strcmp(APR_ARRAY_IDX(claimed, i, mi_delivery_t)
+                                .webhook_id, healthy);
+    }
+    ok(nhealthy == 5, "the healthy webhook is not held back");
+    ok(claim(&f, 20, &claimed) == 0,
+       "the failing ones' half is taken: nothing more of theirs");
     mi_db_close(f.db);
 }
 
@@ -897,6 +955,7 @@ int main(int argc, const char *const *argv)
     test_disable(p);
     test_claims(p);
     test_turns(p);
+    test_failing(p);
     if (mi_delivery_global_init() != APR_SUCCESS) {
         ok(0, "libcurl initialised");
     }
