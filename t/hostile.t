@@ -195,6 +195,8 @@ my @id_routes = (    # method, path ("ID" for the segment), bad id, body
     [ POST   => '/webhook-events/ID/test',       '%FF', '{}' ],
     [ POST   => '/webhook-events/ID/rotate-secret', '%FF', '{}' ],
     [ GET    => '/webhook-events/ID/deliveries', '%FF' ],
+    [ POST   => '/webhook-events/ID/deliveries/d1/redeliver', '%FF' ],
+    [ POST   => '/webhook-events/wh_1/deliveries/ID/redeliver', '%C0%AF' ],
 );
 for my $r (@id_routes) {
     my ($method, $tpl, $id, $body) = @$r;

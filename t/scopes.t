@@ -20,8 +20,7 @@ my @scopes = qw(integration:suppliers:read integration:suppliers:write
 
 # The routes API.md names, with the scope each needs ('' for none): the
 # resources' (sections 4, 5 and 7), DDS (6), sync (8), webhooks (9) and
-# the service endpoints (11). (Issue 10's redelivery route joins them with
-# its issue.)
+# the service endpoints (11).
 my %contract = (
     (map { my ($r) = $_; (
         "GET /$r"               => "integration:$r:read",
@@ -40,6 +39,8 @@ my %contract = (
     'POST /webhook-events/{}/rotate-secret' => 'integration:webhooks:manage',
     'POST /webhook-events/{}/test'        => 'integration:webhooks:manage',
     'GET /webhook-events/{}/deliveries'   => 'integration:webhooks:manage',
+    'POST /webhook-events/{}/deliveries/{}/redeliver'
+                                          => 'integration:webhooks:manage',
     'GET /health'                         => '',
     'GET /openapi.json'                   => '',
 );

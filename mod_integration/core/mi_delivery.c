@@ -52,11 +52,13 @@ static const mi_stmt_t claim_stmt = { "mi_delivery_claim", {
 
 static const mi_stmt_t details_stmt = { "mi_delivery_details", {
     "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
-    "d.event_time, d.attempts FROM webhook_deliveries d "
+    "d.event_time, d.attempts, w.previous_secret, w.previous_secret_until "
+    "FROM webhook_deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.id IN (SELECT value FROM json_each(%s))",
     "SELECT d.id, d.webhook_id, w.url, w.secret, d.event, d.payload, "
-    "d.event_time, d.attempts FROM webhook_deliveries d "
+    "d.event_time, d.attempts, w.previous_secret, w.previous_secret_until "
+    "FROM webhook_deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
     "WHERE d.id IN (SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))" } };
 
@@ -120,12 +122,17 @@ static size_t discard(char *ptr, size_t size, size_t n, void *data)
     return size * n;
 }
 
-/* The headers of an attempt at time now, signed (API.md section 9). */
+/* The headers of an attempt at time now, signed (API.md section 9): the
+ * Standard Webhooks signature with the previous secret too while a
+ * rotation's overlap lasts. */
 static struct curl_slist *headers_of(apr_pool_t *pool, const mi_delivery_t *d,
                                      apr_time_t now)
 {
     char iso[MI_ISO_LEN + 1];
-    const char *hex, *b64, *unix_ts;
+    const char *hex, *b64, *unix_ts, *v1;
+    const char *previous = d->previous_secret
+                           && apr_time_as_msec(now) < d->previous_secret_until
+                           ? d->previous_secret : NULL;
     struct curl_slist *h = NULL;
     apr_size_t len = strlen(d->payload);
 
@@ -133,7 +140,11 @@ static struct curl_slist *headers_of(apr_pool_t *pool, const mi_delivery_t *d,
     unix_ts = apr_psprintf(pool, "%" APR_TIME_T_FMT, apr_time_sec(now));
     if (mi_webhook_hmac(pool, d->secret,
                         apr_pstrcat(pool, iso, ".", d->payload, NULL),
-                        strlen(iso) + 1 + len, &hex, &b64) != APR_SUCCESS) {
+                        strlen(iso) + 1 + len, &hex, &b64) != APR_SUCCESS
+        || !(v1 = mi_webhook_signature_v1(pool, d->secret, previous,
+                 apr_pstrcat(pool, d->id, ".", unix_ts, ".", d->payload,
+                             NULL),
+                 strlen(d->id) + 1 + strlen(unix_ts) + 1 + len))) {
         return NULL;
     }
     h = curl_slist_append(h, "Content-Type: application/json");
@@ -148,15 +159,10 @@ static struct curl_slist *headers_of(apr_pool_t *pool, const mi_delivery_t *d,
     h = curl_slist_append(h, apr_pstrcat(pool, "X-Webhook-Delivery: ", d->id,
                                          NULL));
     /* Standard Webhooks 1.0: id.timestamp.body, timestamp of this attempt. */
-    mi_webhook_hmac(pool, d->secret,
-                    apr_pstrcat(pool, d->id, ".", unix_ts, ".", d->payload,
-                                NULL),
-                    strlen(d->id) + 1 + strlen(unix_ts) + 1 + len, &hex,
-                    &b64);
     h = curl_slist_append(h, apr_pstrcat(pool, "webhook-id: ", d->id, NULL));
     h = curl_slist_append(h, apr_pstrcat(pool, "webhook-timestamp: ",
                                          unix_ts, NULL));
-    h = curl_slist_append(h, apr_pstrcat(pool, "webhook-signature: v1,", b64,
+    h = curl_slist_append(h, apr_pstrcat(pool, "webhook-signature: ", v1,
                                          NULL));
     h = curl_slist_append(h, "Expect:");
     return h;
@@ -362,6 +368,8 @@ apr_status_t mi_delivery_claim(mi_db_t *db, apr_pool_t *pool,
             d->payload = r[5];
             d->event_time = apr_atoi64(r[6]);
             d->attempts = atoi(r[7]);
+            d->previous_secret = r[8];
+            d->previous_secret_until = r[9] ? apr_atoi64(r[9]) : 0;
         }
     }
     return APR_SUCCESS;

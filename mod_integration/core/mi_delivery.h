@@ -29,6 +29,8 @@ typedef struct {
     const char *payload;        /* the exact body */
     apr_int64_t event_time;     /* ms */
     int attempts;               /* made before this one */
+    const char *previous_secret;        /* a rotation's, or NULL */
+    apr_int64_t previous_secret_until;  /* ms: signs too until then */
 } mi_delivery_t;
 
 typedef struct {

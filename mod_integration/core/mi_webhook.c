@@ -48,7 +48,8 @@ static const mi_stmt_t get_stmt = { "mi_webhook_get", {
     NULL } };
 
 static const mi_stmt_t target_stmt = { "mi_webhook_target", {
-    "SELECT id, url, secret, integration_id, active FROM webhooks "
+    "SELECT id, url, secret, integration_id, active, previous_secret, "
+    "previous_secret_until FROM webhooks "
     "WHERE id = %s AND integration_id = %s",
     NULL } };
 
@@ -67,17 +68,61 @@ static const mi_stmt_t delete_stmt = { "mi_webhook_delete", {
     "DELETE FROM webhooks WHERE id = %s AND integration_id = %s",
     NULL } };
 
+/* The secret replaced keeps signing until the overlap's end (the second
+ * and third parameters; NULL: no overlap). The right-hand secret is the
+ * row's before the update. */
 static const mi_stmt_t rotate_stmt = { "mi_webhook_rotate", {
-    "UPDATE webhooks SET secret = %s, updated_at = {bigint:%s} "
+    "UPDATE webhooks SET previous_secret = CASE WHEN {bigint:%s} IS NULL "
+    "THEN NULL ELSE secret END, previous_secret_until = {bigint:%s}, "
+    "secret = %s, updated_at = {bigint:%s} "
     "WHERE id = %s AND integration_id = %s",
     NULL } };
 
+/* A page of a webhook's deliveries, newest first, and their number: all
+ * of them, or those of one state; each pair reads its own index
+ * (migration 009). updated_at is the time of the last attempt once one
+ * was made. */
+#define DELIVERY_COLUMNS "SELECT d.id, d.event, d.state, d.attempts, " \
+    "d.last_status, d.last_error, d.created_at, d.updated_at, " \
+    "d.next_attempt_at FROM webhook_deliveries d "
+#define NEWEST_FIRST "ORDER BY d.created_at DESC, d.id DESC " \
+    "LIMIT {bigint:%s} OFFSET {bigint:%s}"
+
 static const mi_stmt_t deliveries_stmt = { "mi_webhook_deliveries", {
-    "SELECT d.id, d.event, d.state, d.attempts, d.last_status, d.last_error, "
-    "d.created_at, d.updated_at, d.next_attempt_at FROM webhook_deliveries d "
+    DELIVERY_COLUMNS "WHERE d.webhook_id = %s " NEWEST_FIRST,
+    NULL } };
+
+static const mi_stmt_t deliveries_of_state_stmt = {
+    "mi_webhook_deliveries_of_state", {
+    DELIVERY_COLUMNS "WHERE d.webhook_id = %s AND d.state = %s "
+    NEWEST_FIRST,
+    NULL } };
+
+static const mi_stmt_t deliveries_count_stmt = {
+    "mi_webhook_deliveries_count", {
+    "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = %s",
+    NULL } };
+
+static const mi_stmt_t deliveries_of_state_count_stmt = {
+    "mi_webhook_deliveries_of_state_count", {
+    "SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = %s "
+    "AND state = %s",
+    NULL } };
+
+/* Queued again: due now, no attempt made, no outcome yet; never while
+ * pending (in flight or waiting for a retry): that one goes on as it is. */
+static const mi_stmt_t redeliver_stmt = { "mi_webhook_redeliver", {
+    "UPDATE webhook_deliveries SET state = 'PENDING', attempts = 0, "
+    "next_attempt_at = {bigint:%s}, lease_until = NULL, last_status = NULL, "
+    "last_error = NULL, updated_at = {bigint:%s} "
+    "WHERE id = %s AND webhook_id = %s AND state <> 'PENDING' "
+    "AND webhook_id IN (SELECT id FROM webhooks WHERE integration_id = %s)",
+    NULL } };
+
+static const mi_stmt_t delivery_exists_stmt = { "mi_webhook_delivery_exists", {
+    "SELECT d.state FROM webhook_deliveries d "
     "JOIN webhooks w ON w.id = d.webhook_id "
-    "WHERE d.webhook_id = %s AND w.integration_id = %s "
-    "ORDER BY d.created_at DESC, d.id DESC LIMIT 100",
+    "WHERE d.id = %s AND d.webhook_id = %s AND w.integration_id = %s",
     NULL } };
 
 const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
@@ -170,6 +215,47 @@ apr_status_t mi_webhook_hmac(apr_pool_t *pool, const char *secret,
     *hex = apr_pescape_hex(pool, mac, mac_len, 0);
     *b64 = b;
     return APR_SUCCESS;
+}
+
+const char *mi_webhook_signature_v1(apr_pool_t *pool, const char *secret,
+                                    const char *previous, const char *msg,
+                                    apr_size_t len)
+{
+    const char *hex, *b64, *old_b64;
+
+    if (mi_webhook_hmac(pool, secret, msg, len, &hex, &b64) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!previous) {
+        return apr_pstrcat(pool, "v1,", b64, NULL);
+    }
+    if (mi_webhook_hmac(pool, previous, msg, len, &hex, &old_b64)
+            != APR_SUCCESS) {
+        return NULL;
+    }
+    return apr_pstrcat(pool, "v1,", b64, " v1,", old_b64, NULL);
+}
+
+const char *mi_webhook_rotation_read(const json_t *body, int *overlap_seconds)
+{
+    const json_t *v = json_object_get(body, "overlapSeconds");
+
+    *overlap_seconds = MI_WEBHOOK_OVERLAP_DEFAULT;
+    if (!v) {
+        return NULL;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < 0
+        || json_integer_value(v) > MI_WEBHOOK_OVERLAP_MAX) {
+        return "overlapSeconds must be an integer from 0 to 604800";
+    }
+    *overlap_seconds = (int)json_integer_value(v);
+    return NULL;
+}
+
+int mi_webhook_delivery_status_valid(const char *status)
+{
+    return !strcmp(status, "PENDING") || !strcmp(status, "DELIVERED")
+           || !strcmp(status, "FAILED");
 }
 
 static json_t *webhook_json(apr_pool_t *pool, const char **r)
@@ -286,68 +372,114 @@ mi_result_e mi_webhook_delete(mi_db_t *db, apr_pool_t *pool,
 
 mi_result_e mi_webhook_rotate(mi_db_t *db, apr_pool_t *pool,
                               const mi_caller_t *caller, const char *id,
-                              json_t **body)
+                              int overlap_seconds, json_t **body)
 {
-    const char *args[4];
+    const char *args[6];
     char *secret = mi_webhook_secret_new(pool);
+    apr_int64_t now = mi_now_ms();
+    apr_int64_t until = now + (apr_int64_t)overlap_seconds * 1000;
     int n = 0;
 
     if (!secret) {
         return MI_ERR_INTERNAL;
     }
-    args[0] = secret;
-    args[1] = mi_db_int(pool, mi_now_ms());
-    args[2] = id;
-    args[3] = caller->integration_id;
-    if (mi_db_exec(db, pool, &rotate_stmt, &n, 4, args) != APR_SUCCESS) {
+    args[0] = args[1] = overlap_seconds > 0 ? mi_db_int(pool, until) : NULL;
+    args[2] = secret;
+    args[3] = mi_db_int(pool, now);
+    args[4] = id;
+    args[5] = caller->integration_id;
+    if (mi_db_exec(db, pool, &rotate_stmt, &n, 6, args) != APR_SUCCESS) {
         return mi_db_failure(db);
     }
     if (n == 0) {
         return MI_ERR_NOT_FOUND;
     }
-    *body = mi_json_own(pool, json_pack("{s:s, s:s}", "id", id,
-                                        "secret", secret));
+    *body = mi_json_own(pool, json_pack("{s:s, s:s, s:o}", "id", id,
+        "secret", secret, "previousSecretExpiresAt",
+        mi_json_time_or_null(pool, args[0])));
     return MI_OK;
+}
+
+/* A delivery as the listing shows it. Leased (in flight) is PENDING as
+ * well; lastAttemptAt once an attempt was made, nextAttemptAt while
+ * pending. */
+static json_t *delivery_json(apr_pool_t *pool, const char **r)
+{
+    int attempted = apr_atoi64(r[3]) > 0;
+    int pending = !strcmp(r[2], "PENDING");
+
+    return json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:o, s:o, s:o}",
+        "id", r[0], "event", r[1], "status", r[2],
+        "attempts", (json_int_t)apr_atoi64(r[3]),
+        "lastStatusCode", r[4] ? json_integer(apr_atoi64(r[4]))
+                               : json_null(),
+        "lastError", mi_json_string_or_null(r[5]),
+        "createdAt", mi_json_time_or_null(pool, r[6]),
+        "lastAttemptAt", mi_json_time_or_null(pool, attempted ? r[7] : NULL),
+        "nextAttemptAt", mi_json_time_or_null(pool, pending ? r[8] : NULL));
 }
 
 mi_result_e mi_webhook_deliveries(mi_db_t *db, apr_pool_t *pool,
                                   const mi_caller_t *caller, const char *id,
+                                  const char *status, int page, int limit,
                                   json_t **body)
 {
-    const char *args[2] = { id, caller->integration_id };
+    const char *args[4];
     json_t *hook, *data;
-    mi_rows_t rows;
+    mi_rows_t rows, count;
     mi_result_e rc;
-    int i;
+    int n = 0, i;
 
     if ((rc = mi_webhook_get(db, pool, caller, id, &hook)) != MI_OK) {
         return rc;
     }
-    if (mi_db_select(db, pool, &deliveries_stmt, &rows, 2, args)
-            != APR_SUCCESS) {
+    args[n++] = id;
+    if (status) {
+        args[n++] = status;
+    }
+    args[n] = apr_itoa(pool, limit);
+    args[n + 1] = mi_db_int(pool, (apr_int64_t)(page - 1) * limit);
+    if (mi_db_select(db, pool, status ? &deliveries_of_state_stmt
+                                      : &deliveries_stmt, &rows, n + 2, args)
+            != APR_SUCCESS
+        || mi_db_select(db, pool, status ? &deliveries_of_state_count_stmt
+                                         : &deliveries_count_stmt, &count, n,
+                        args) != APR_SUCCESS
+        || count.nrows != 1) {
         return mi_db_failure(db);
     }
     data = json_array();
     for (i = 0; i < rows.nrows; i++) {
-        const char **r = rows.rows[i];
-        int pending = !strcmp(r[2], "PENDING");
-
-        json_array_append_new(data, json_pack(
-            "{s:s, s:s, s:s, s:I, s:o, s:o, s:s, s:s, s:o}",
-            "id", r[0], "event", r[1], "status", r[2],
-            "attempts", (json_int_t)apr_atoi64(r[3]),
-            "lastStatusCode", r[4] ? json_integer(apr_atoi64(r[4]))
-                                   : json_null(),
-            "lastError", mi_json_string_or_null(r[5]),
-            "createdAt", mi_time_iso(pool, apr_atoi64(r[6])),
-            "updatedAt", mi_time_iso(pool, apr_atoi64(r[7])),
-            "nextAttemptAt", pending ? json_string(mi_time_iso(pool,
-                                           apr_atoi64(r[8])))
-                                     : json_null()));
+        json_array_append_new(data, delivery_json(pool, rows.rows[i]));
     }
-    *body = mi_json_own(pool, json_pack("{s:s, s:o}", "webhookId", id,
-                                        "data", data));
+    *body = mi_json_own(pool, json_pack("{s:o, s:I, s:i, s:i}", "data", data,
+        "total", (json_int_t)apr_atoi64(count.rows[0][0]), "page", page,
+        "limit", limit));
     return MI_OK;
+}
+
+mi_result_e mi_webhook_redeliver(mi_db_t *db, apr_pool_t *pool,
+                                 const mi_caller_t *caller, const char *id,
+                                 const char *delivery_id)
+{
+    const char *now = mi_db_int(pool, mi_now_ms());
+    const char *args[5] = { now, now, delivery_id, id,
+                            caller->integration_id };
+    mi_rows_t rows;
+    int n = 0;
+
+    if (mi_db_exec(db, pool, &redeliver_stmt, &n, 5, args) != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    if (n > 0) {
+        return MI_OK;
+    }
+    /* Not queued: no such delivery, or one still pending. */
+    if (mi_db_select(db, pool, &delivery_exists_stmt, &rows, 3, args + 2)
+            != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    return rows.nrows ? MI_ERR_CONFLICT : MI_ERR_NOT_FOUND;
 }
 
 mi_result_e mi_webhook_target(mi_db_t *db, apr_pool_t *pool,
@@ -369,5 +501,8 @@ mi_result_e mi_webhook_target(mi_db_t *db, apr_pool_t *pool,
     target->secret = rows.rows[0][2];
     target->integration_id = rows.rows[0][3];
     target->active = strcmp(rows.rows[0][4], "0") != 0;
+    target->previous_secret = rows.rows[0][5];
+    target->previous_secret_until = rows.rows[0][6]
+                                        ? apr_atoi64(rows.rows[0][6]) : 0;
     return MI_OK;
 }

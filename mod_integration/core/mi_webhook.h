@@ -32,6 +32,25 @@ apr_status_t mi_webhook_hmac(apr_pool_t *pool, const char *secret,
                              const char *msg, apr_size_t len,
                              const char **hex, const char **b64);
 
+/* The value of webhook-signature (Standard Webhooks 1.0) for msg:
+ * "v1,<base64>" with secret, then " v1,<base64>" with previous unless it
+ * is NULL (a rotation's overlap). NULL when a secret is malformed. */
+const char *mi_webhook_signature_v1(apr_pool_t *pool, const char *secret,
+                                    const char *previous, const char *msg,
+                                    apr_size_t len);
+
+/* How long the replaced secret still signs, by default and at most. */
+#define MI_WEBHOOK_OVERLAP_DEFAULT 86400
+#define MI_WEBHOOK_OVERLAP_MAX 604800
+
+/* Reads the body of a rotate-secret (a JSON object; {} when the request
+ * had none): *overlap_seconds from overlapSeconds, the default when it is
+ * absent. NULL, or the VALIDATION_ERROR message. */
+const char *mi_webhook_rotation_read(const json_t *body, int *overlap_seconds);
+
+/* Whether status is one of a delivery's (PENDING, DELIVERED, FAILED). */
+int mi_webhook_delivery_status_valid(const char *status);
+
 /* The management operations. Each is confined to the caller's
  * integration: another integration's webhook is MI_ERR_NOT_FOUND. */
 mi_result_e mi_webhook_create(mi_db_t *db, apr_pool_t *pool,
@@ -50,18 +69,32 @@ mi_result_e mi_webhook_update(mi_db_t *db, apr_pool_t *pool,
                               int active, json_t **body);
 mi_result_e mi_webhook_delete(mi_db_t *db, apr_pool_t *pool,
                               const mi_caller_t *caller, const char *id);
+/* A new secret; the one it replaces keeps signing for overlap_seconds
+ * (none when 0). The answer carries the new secret, never the old. */
 mi_result_e mi_webhook_rotate(mi_db_t *db, apr_pool_t *pool,
                               const mi_caller_t *caller, const char *id,
-                              json_t **body);
+                              int overlap_seconds, json_t **body);
+/* A page of the webhook's deliveries, newest first: all, or those of one
+ * status (NULL for all). */
 mi_result_e mi_webhook_deliveries(mi_db_t *db, apr_pool_t *pool,
                                   const mi_caller_t *caller, const char *id,
+                                  const char *status, int page, int limit,
                                   json_t **body);
+/* Queues a delivery of the webhook again, due now, with no attempts made:
+ * MI_ERR_NOT_FOUND when the webhook (of the caller's integration) has no
+ * such delivery, MI_ERR_CONFLICT while it is still pending. The webhook
+ * itself is the caller's to check (mi_webhook_get), for its own 404. */
+mi_result_e mi_webhook_redeliver(mi_db_t *db, apr_pool_t *pool,
+                                 const mi_caller_t *caller, const char *id,
+                                 const char *delivery_id);
 
 /* What a sender needs of one webhook. */
 typedef struct {
     const char *id;
     const char *url;
     const char *secret;
+    const char *previous_secret;        /* or NULL */
+    apr_int64_t previous_secret_until;  /* ms; it signs until then */
     const char *integration_id;
     int active;
 } mi_webhook_target_t;

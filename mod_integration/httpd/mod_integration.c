@@ -123,25 +123,39 @@ static const char *relative_path(request_rec *r)
     return path;
 }
 
-/* The {id} segment decoded exactly once, and the query: what is not UTF-8
+/* A "*" segment decoded exactly once into *id; 1 when it answered (a
+ * segment that is not UTF-8 is an id that cannot exist: the 404 of
+ * missing, the route's message for it). */
+static int segment_answered(mi_req_t *req, const char *raw,
+                            const char *missing, const char **id)
+{
+    request_rec *r = req->r;
+
+    if (!(*id = mi_url_decode(r->pool, raw))) {
+        return mi_http_invalid(r, "Malformed percent-encoding in path"), 1;
+    }
+    if (!mi_utf8_valid(*id, strlen(*id))) {
+        return mi_api_not_found(req, missing, *id), 1;
+    }
+    return 0;
+}
+
+/* The {id} segments decoded exactly once, and the query: what is not UTF-8
  * is answered here, before any handler or the database sees it (API.md
  * section 1, "Hostile input"). 1 when it answered. */
-static int read_request(mi_req_t *req, const char *raw_param)
+static int read_request(mi_req_t *req, const char *const *raw_params)
 {
     request_rec *r = req->r;
     const char *err;
 
-    if (raw_param) {
-        const char *id = mi_url_decode(r->pool, raw_param);
-
-        if (!id) {
-            return mi_http_invalid(r, "Malformed percent-encoding in path"),
-                   1;
-        }
-        if (!mi_utf8_valid(id, strlen(id))) {
-            return mi_api_not_found(req, id), 1;
-        }
-        req->param = id;
+    if (raw_params[0] && segment_answered(req, raw_params[0],
+                                          req->route->missing, &req->param)) {
+        return 1;
+    }
+    if (raw_params[1] && segment_answered(req, raw_params[1],
+                                          req->route->missing_sub,
+                                          &req->sub_param)) {
+        return 1;
     }
     if ((err = mi_query_parse(r->pool, r->args, &req->query)) != NULL) {
         return mi_http_invalid(r, err), 1;
@@ -154,7 +168,7 @@ static int handler(request_rec *r)
     mi_req_t *req;
     const char *allow = NULL;
     const mi_route_t *route = NULL;
-    const char *param = NULL, *path;
+    const char *params[MI_ROUTE_PARAMS] = { NULL }, *path;
 
     if (!r->handler || strcmp(r->handler, MI_HANDLER)) {
         return DECLINED;
@@ -164,7 +178,7 @@ static int handler(request_rec *r)
     req->conf = mi_conf_of(r->server);
     req->limiter = req->conf->limiter;
     path = relative_path(r);
-    switch (mi_route_match(r->pool, path, r->method_number, &route, &param,
+    switch (mi_route_match(r->pool, path, r->method_number, &route, params,
                            &allow)) {
     case MI_ROUTE_NO_PATH:
         return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
@@ -184,7 +198,7 @@ static int handler(request_rec *r)
         mi_req_db_done(req);
         return OK;
     }
-    if (!read_request(req, param)) {
+    if (!read_request(req, params)) {
         route->handler(req);
     }
     mi_req_db_done(req);

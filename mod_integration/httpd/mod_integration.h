@@ -70,6 +70,7 @@ typedef struct {
     const mi_resource_t *res;   /* the route's resource, or NULL */
     const char *param;          /* decoded {id} path segment (UTF-8), or
                                  * NULL */
+    const char *sub_param;      /* a second one ({deliveryId}), or NULL */
     apr_table_t *query;         /* decoded query (UTF-8) */
     mi_caller_t caller;         /* set by the auth gate */
     mi_db_t *db;                /* taken on first use (mod_integration_dbd.h) */

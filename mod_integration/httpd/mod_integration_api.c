@@ -63,10 +63,10 @@ int mi_api_list(mi_req_t *req)
     return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
 }
 
-int mi_api_not_found(mi_req_t *req, const char *id)
+int mi_api_not_found(mi_req_t *req, const char *missing, const char *id)
 {
     return mi_http_result(req, MI_ERR_NOT_FOUND,
-                          mi_text_fill(req->r->pool, req->route->missing, id));
+                          mi_text_fill(req->r->pool, missing, id));
 }
 
 int mi_api_get(mi_req_t *req)
@@ -129,12 +129,20 @@ int mi_api_delete(mi_req_t *req)
         json_pack("{s:b, s:s}", "success", 1, "externalId", external_id)));
 }
 
-json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
+/* mi_api_read_object, and with optional an empty object for an empty
+ * body (mi_api_read_optional_object). */
+static json_t *read_object(mi_req_t *req, int optional, char **buf,
+                           apr_size_t *len)
 {
     request_rec *r = req->r;
     json_t *body;
     int rc;
 
+    /* No Content-Length (or 0) and no Transfer-Encoding: no body, and no
+     * Content-Type to check. */
+    if (optional && !ap_request_has_body(r)) {
+        return mi_json_own(r->pool, json_object());
+    }
     if (!mi_http_is_json(r)) {
         mi_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
                       "Content-Type must be application/json");
@@ -151,6 +159,9 @@ json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
         mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
                       "The request body could not be read");
         return NULL;
+    }
+    if (optional && *len == 0) {
+        return mi_json_own(r->pool, json_object());
     }
     switch (mi_json_parse(r->pool, *buf, *len, &body)) {
     case MI_JSON_OK:
@@ -170,6 +181,19 @@ json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
         return NULL;
     }
     return body;
+}
+
+json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len)
+{
+    return read_object(req, 0, buf, len);
+}
+
+json_t *mi_api_read_optional_object(mi_req_t *req)
+{
+    char *buf;
+    apr_size_t len;
+
+    return read_object(req, 1, &buf, &len);
 }
 
 /* The records array of a bulk request (and the resource's after_create

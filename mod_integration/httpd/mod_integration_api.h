@@ -9,8 +9,13 @@
  * API.md section 1: the body, or NULL when it answered. */
 json_t *mi_api_read_object(mi_req_t *req, char **buf, apr_size_t *len);
 
-/* 404 NOT_FOUND for the route's {id}, quoting id; returns OK. */
-int mi_api_not_found(mi_req_t *req, const char *id);
+/* The same for a body that may be left out: an empty object when the
+ * request has none (or an empty one). */
+json_t *mi_api_read_optional_object(mi_req_t *req);
+
+/* 404 NOT_FOUND quoting id in missing, a route's message for one of its
+ * {id}s (mi_route_t); returns OK. */
+int mi_api_not_found(mi_req_t *req, const char *missing, const char *id);
 
 int mi_api_health(mi_req_t *req);
 int mi_api_openapi(mi_req_t *req);
@@ -33,5 +38,6 @@ int mi_api_webhook_delete(mi_req_t *req);
 int mi_api_webhook_rotate(mi_req_t *req);
 int mi_api_webhook_test(mi_req_t *req);
 int mi_api_webhook_deliveries(mi_req_t *req);
+int mi_api_webhook_redeliver(mi_req_t *req);
 
 #endif

@@ -4,6 +4,8 @@
 #include <string.h>
 #include "mod_integration_api.h"
 #include "mod_integration_http.h"
+#include "mod_integration_route.h"
+#include "mi_records.h"
 #include "mi_text.h"
 #include "mi_time.h"
 #include "mi_webhook.h"
@@ -146,25 +148,86 @@ int mi_api_webhook_delete(mi_req_t *req)
     return answer(req, rc, HTTP_OK, &out);
 }
 
+/* The body is optional: {} and none are the default overlap. */
 int mi_api_webhook_rotate(mi_req_t *req)
 {
-    json_t *out = NULL;
-    mi_db_t *db = mi_req_db(req);
+    json_t *body = mi_api_read_optional_object(req), *out = NULL;
+    const char *err;
+    int overlap;
+    mi_db_t *db;
 
-    return db ? answer(req, mi_webhook_rotate(db, req->r->pool, &req->caller,
-                                              req->param, &out), HTTP_OK, &out)
-              : mi_http_unavailable(req);
+    if (!body) {
+        return OK;
+    }
+    if ((err = mi_webhook_rotation_read(body, &overlap))) {
+        return mi_http_invalid(req->r, err);
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    return answer(req, mi_webhook_rotate(db, req->r->pool, &req->caller,
+                                         req->param, overlap, &out),
+                  HTTP_OK, &out);
 }
 
 int mi_api_webhook_deliveries(mi_req_t *req)
 {
+    request_rec *r = req->r;
+    const char *status = apr_table_get(req->query, "status");
+    const char *err = NULL;
     json_t *out = NULL;
+    mi_page_t page;
+    mi_db_t *db;
+
+    if ((err = mi_page_parse(r->pool, req->query, &page)) != NULL) {
+        return mi_http_invalid(r, err);
+    }
+    if (status && !mi_webhook_delivery_status_valid(status)) {
+        return mi_http_invalid(r, "status must be PENDING, DELIVERED or "
+                                  "FAILED");
+    }
+    if (!(db = mi_req_db(req))) {
+        return mi_http_unavailable(req);
+    }
+    return answer(req, mi_webhook_deliveries(db, r->pool, &req->caller,
+                                             req->param, status, page.page,
+                                             page.limit, &out),
+                  HTTP_OK, &out);
+}
+
+/* Queues a delivery again (API.md section 9); no body is read. A webhook
+ * that is not active keeps it pending until it is active again. */
+int mi_api_webhook_redeliver(mi_req_t *req)
+{
+    request_rec *r = req->r;
+    json_t *hook;
+    mi_result_e rc;
     mi_db_t *db = mi_req_db(req);
 
-    return db ? answer(req, mi_webhook_deliveries(db, req->r->pool,
-                                                  &req->caller, req->param,
-                                                  &out), HTTP_OK, &out)
-              : mi_http_unavailable(req);
+    if (!db) {
+        return mi_http_unavailable(req);
+    }
+    if ((rc = mi_webhook_get(db, r->pool, &req->caller, req->param, &hook))
+            != MI_OK) {
+        return mi_http_result(req, rc, NULL);
+    }
+    rc = mi_webhook_redeliver(db, r->pool, &req->caller, req->param,
+                              req->sub_param);
+    switch (rc) {
+    case MI_OK:
+        return mi_http_json(r, HTTP_ACCEPTED, mi_json_own(r->pool,
+            json_pack("{s:s, s:s}", "deliveryId", req->sub_param,
+                      "status", "PENDING")));
+    case MI_ERR_NOT_FOUND:
+        return mi_api_not_found(req, req->route->missing_sub,
+                                req->sub_param);
+    case MI_ERR_CONFLICT:
+        return mi_http_result(req, rc, apr_psprintf(r->pool,
+            "Delivery \"%s\" is still pending; it can be redelivered once "
+            "it is DELIVERED or FAILED", req->sub_param));
+    default:
+        return mi_http_result(req, rc, NULL);
+    }
 }
 
 /* Sends a webhook.test delivery now, from this request, and reports. */
@@ -193,6 +256,8 @@ int mi_api_webhook_test(mi_req_t *req)
     d.webhook_id = target.id;
     d.url = target.url;
     d.secret = target.secret;
+    d.previous_secret = target.previous_secret;
+    d.previous_secret_until = target.previous_secret_until;
     d.event = TEST_EVENT;
     d.event_time = now;
     d.payload = mi_json_dump(r->pool, mi_json_own(r->pool, json_pack(

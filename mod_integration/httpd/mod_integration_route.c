@@ -8,6 +8,7 @@
  * names a batch as the batches' own routes do (mi_resource_routes). */
 #define NO_BATCH "No batch found with externalId \"%s\""
 #define NO_WEBHOOK "No webhook found with id \"%s\""
+#define NO_DELIVERY "No delivery found with id \"%s\""
 
 /* The routes of no resource. Those of the resources (GET and POST
  * /<plural>, GET and DELETE /<plural>/{externalId}) come from their
@@ -36,6 +37,8 @@ static const mi_route_t other_routes[] = {
       NO_WEBHOOK },
     { "/webhook-events/*/deliveries", M_GET, WEBHOOKS,
       mi_api_webhook_deliveries, NULL, NO_WEBHOOK },
+    { "/webhook-events/*/deliveries/*/redeliver", M_POST, WEBHOOKS,
+      mi_api_webhook_redeliver, NULL, NO_WEBHOOK, NO_DELIVERY },
 #undef WEBHOOKS
 };
 
@@ -102,21 +105,23 @@ static const char *method_name(int method)
 }
 
 /* Compares a pattern with a path segment by segment; on a match returns 1
- * and sets *param to the segment that "*" took. */
+ * and sets params to the segments that the "*"s took. */
 static int path_matches(const char *pattern, const char *path,
-                        const char **param, apr_pool_t *pool)
+                        const char *params[MI_ROUTE_PARAMS], apr_pool_t *pool)
 {
-    *param = NULL;
+    int n = 0;
+
+    memset(params, 0, MI_ROUTE_PARAMS * sizeof(*params));
     while (*pattern && *path) {
         const char *pe = strchr(pattern + 1, '/'), *se = strchr(path + 1, '/');
         apr_size_t pl = pe ? (apr_size_t)(pe - pattern) : strlen(pattern);
         apr_size_t sl = se ? (apr_size_t)(se - path) : strlen(path);
 
         if (pl == 2 && pattern[1] == '*') {
-            if (sl < 2) {
+            if (sl < 2 || n == MI_ROUTE_PARAMS) {
                 return 0;
             }
-            *param = apr_pstrndup(pool, path + 1, sl - 1);
+            params[n++] = apr_pstrndup(pool, path + 1, sl - 1);
         }
         else if (pl != sl || strncmp(pattern, path, pl)) {
             return 0;
@@ -129,20 +134,21 @@ static int path_matches(const char *pattern, const char *path,
 
 mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
                                 int method, const mi_route_t **route,
-                                const char **param, const char **allow)
+                                const char *params[MI_ROUTE_PARAMS],
+                                const char **allow)
 {
     apr_array_header_t *methods = apr_array_make(pool, 4, sizeof(char *));
     int i;
 
     for (i = 0; i < nroutes; i++) {
-        const char *p;
+        const char *p[MI_ROUTE_PARAMS];
 
-        if (!path_matches(routes[i].path, path, &p, pool)) {
+        if (!path_matches(routes[i].path, path, p, pool)) {
             continue;
         }
         if (routes[i].method == method) {
             *route = &routes[i];
-            *param = p;
+            memcpy(params, p, sizeof(p));
             return MI_ROUTE_FOUND;
         }
         APR_ARRAY_PUSH(methods, const char *) = method_name(routes[i].method);

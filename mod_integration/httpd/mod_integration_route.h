@@ -16,7 +16,11 @@ typedef struct mi_route_t {
     const char *resource;       /* plural of the resource served, or NULL */
     const char *missing;        /* "*" routes: the 404 message, "%s" the
                                  * id */
+    const char *missing_sub;    /* a second "*": its 404 message */
 } mi_route_t;
+
+/* The "*" segments a route may have. */
+#define MI_ROUTE_PARAMS 2
 
 typedef enum {
     MI_ROUTE_FOUND,
@@ -30,11 +34,12 @@ typedef enum {
 void mi_routes_init(apr_pool_t *pool, const mi_resource_t *const *resources);
 
 /* Matches a path relative to the API base ("/suppliers/A%2FB"). On
- * MI_ROUTE_FOUND sets *route and *param (the raw "*" segment, still
- * percent-encoded, or NULL); on
+ * MI_ROUTE_FOUND sets *route and params (the raw "*" segments in their
+ * order, still percent-encoded; NULL past the route's); on
  * MI_ROUTE_NO_METHOD sets *allow to the methods the path has. */
 mi_route_match_e mi_route_match(apr_pool_t *pool, const char *path,
                                 int method, const mi_route_t **route,
-                                const char **param, const char **allow);
+                                const char *params[MI_ROUTE_PARAMS],
+                                const char **allow);
 
 #endif

@@ -26,6 +26,7 @@ STUB(mi_api_webhook_create) STUB(mi_api_webhook_list)
 STUB(mi_api_webhook_get) STUB(mi_api_webhook_update)
 STUB(mi_api_webhook_delete) STUB(mi_api_webhook_rotate)
 STUB(mi_api_webhook_test) STUB(mi_api_webhook_deliveries)
+STUB(mi_api_webhook_redeliver)
 
 static const int methods[] = { M_GET, M_POST, M_PUT, M_DELETE, M_PATCH,
                                M_OPTIONS };
@@ -34,7 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *pool;
     const mi_route_t *route = NULL;
-    const char *path, *param = NULL, *allow = NULL;
+    const char *path, *params[MI_ROUTE_PARAMS] = { NULL }, *allow = NULL;
+    const char *star;
     static int built;
     int method;
     mi_route_match_e rc;
@@ -49,13 +51,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pool = fuzz_pool();
     method = methods[data[0] % MI_ARRAY_SIZE(methods)];
     path = fuzz_cstring(pool, data + 1, size - 1);
-    rc = mi_route_match(pool, path, method, &route, &param, &allow);
+    rc = mi_route_match(pool, path, method, &route, params, &allow);
     switch (rc) {
     case MI_ROUTE_FOUND:
-        /* The route's method; "*" took one whole, non-empty segment. */
+        /* The route's method; each "*" took one whole, non-empty segment,
+         * in order, and there are no more params than "*"s. */
         FUZZ_ASSERT(route && route->method == method && route->handler);
-        FUZZ_ASSERT(!strchr(route->path, '*') == !param);
-        FUZZ_ASSERT(!param || (*param && !strchr(param, '/')));
+        star = strchr(route->path, '*');
+        FUZZ_ASSERT(!star == !params[0]);
+        FUZZ_ASSERT(!(star && strchr(star + 1, '*')) == !params[1]);
+        FUZZ_ASSERT(!params[0] || (*params[0] && !strchr(params[0], '/')));
+        FUZZ_ASSERT(!params[1] || (*params[1] && !strchr(params[1], '/')));
+        FUZZ_ASSERT(!params[1] || route->missing_sub);
         FUZZ_ASSERT(*path == '/');
         break;
     case MI_ROUTE_NO_METHOD:

@@ -558,6 +558,299 @@ static void test_failing(apr_pool_t *p)
     mi_db_close(f.db);
 }
 
+/* ---- management: rotation, redelivery, the listing ---------------------- */
+
+static const mi_stmt_t set_outcome = { "test_delivery_outcome", {
+    "UPDATE webhook_deliveries SET last_status = 500, "
+    "last_error = 'HTTP 500' WHERE id = %s", NULL } };
+static const mi_stmt_t set_times = { "test_delivery_times", {
+    "UPDATE webhook_deliveries SET created_at = {bigint:%s}, "
+    "updated_at = {bigint:%s} WHERE id = %s", NULL } };
+
+/* The secret of a webhook and the previous one it keeps, as claims and
+ * /test read them. */
+static int target_of(fixture_t *f, const char *hook, mi_webhook_target_t *t)
+{
+    return mi_webhook_target(f->db, f->p, &f->caller, hook, t) == MI_OK;
+}
+
+static void test_rotation(apr_pool_t *p)
+{
+    fixture_t f;
+    mi_caller_t other;
+    mi_webhook_target_t t0, t1, t2;
+    apr_array_header_t *claimed;
+    const char *hook, *text, *expires;
+    json_t *body = NULL;
+    apr_int64_t before, after;
+
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+        || !target_of(&f, hook, &t0)) {
+        ok(0, "rotation: set up");
+        return;
+    }
+    ok(t0.previous_secret == NULL, "a new webhook has no previous secret");
+    before = mi_now_ms();
+    ok(mi_webhook_rotate(f.db, p, &f.caller, hook, 3600, &body) == MI_OK,
+       "rotated with an overlap of an hour");
+    after = mi_now_ms();
+    text = body ? mi_json_dump(p, body) : "";
+    ok(target_of(&f, hook, &t1) && strcmp(t1.secret, t0.secret)
+       && !strcmp(json_string_value(json_object_get(body, "secret")),
+                  t1.secret), "the answer carries the new secret");
+    ok(t1.previous_secret && !strcmp(t1.previous_secret, t0.secret),
+       "the old secret is kept");
+    ok(t1.previous_secret_until >= before + 3600000
+       && t1.previous_secret_until <= after + 3600000,
+       "until an hour from now");
+    expires = json_string_value(json_object_get(body,
+                                                "previousSecretExpiresAt"));
+    is_str(expires, mi_time_iso(p, t1.previous_secret_until),
+           "previousSecretExpiresAt: the end of the overlap");
+    ok(json_object_size(body) == 3 && !strstr(text, t0.secret),
+       "the answer has id, secret, previousSecretExpiresAt: never the old "
+       "secret");
+    ok(mi_webhook_get(f.db, p, &f.caller, hook, &body) == MI_OK
+       && !strstr(mi_json_dump(p, body), t0.secret)
+       && !strstr(mi_json_dump(p, body), t1.secret),
+       "the webhook shows neither secret");
+    new_delivery(&f, hook, "PENDING", 0, mi_now_ms());
+    ok(claim(&f, 10, &claimed) == 1
+       && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).secret, t1.secret)
+       && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).previous_secret,
+                  t0.secret)
+       && APR_ARRAY_IDX(claimed, 0, mi_delivery_t).previous_secret_until
+              == t1.previous_secret_until,
+       "a claimed delivery carries both secrets and the end of the overlap");
+
+    ok(mi_webhook_rotate(f.db, p, &f.caller, hook, 60, &body) == MI_OK
+       && target_of(&f, hook, &t2) && t2.previous_secret
+       && !strcmp(t2.previous_secret, t1.secret),
+       "a second rotation keeps the secret it replaced, only that one");
+    ok(mi_webhook_rotate(f.db, p, &f.caller, hook, 0, &body) == MI_OK
+       && target_of(&f, hook, &t2) && t2.previous_secret == NULL
+       && t2.previous_secret_until == 0,
+       "overlap 0: no previous secret");
+    ok(json_is_null(json_object_get(body, "previousSecretExpiresAt")),
+       "overlap 0: previousSecretExpiresAt is null");
+    other = f.caller;
+    other.integration_id = "int_other";
+    ok(mi_webhook_rotate(f.db, p, &other, hook, 60, &body)
+           == MI_ERR_NOT_FOUND
+       && mi_webhook_rotate(f.db, p, &f.caller, "wh_none", 60, &body)
+              == MI_ERR_NOT_FOUND
+       && target_of(&f, hook, &t1) && !strcmp(t1.secret, t2.secret),
+       "another integration's or an unknown webhook: NOT_FOUND, unchanged");
+    mi_db_close(f.db);
+}
+
+static void test_redeliver(apr_pool_t *p)
+{
+    fixture_t f;
+    mi_caller_t other;
+    apr_array_header_t *claimed;
+    const char *hook, *hook_b, *delivered, *failed, *pending, *leased;
+    const char *of_b, *when_off, **r;
+    apr_int64_t before, after;
+    json_t *body;
+    int i, found;
+
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))
+        || !(hook_b = new_hook(&f))
+        || !(delivered = new_delivery(&f, hook, "DELIVERED", 2, 0))
+        || !(failed = new_delivery(&f, hook, "FAILED", 4, 0))
+        || !(pending = new_delivery(&f, hook, "PENDING", 1,
+                                    mi_now_ms() + 60000))
+        || !(leased = new_delivery(&f, hook, "PENDING", 0,
+                                   mi_now_ms() + 60000))
+        || !(of_b = new_delivery(&f, hook_b, "FAILED", 4, 0))
+        || !(when_off = new_delivery(&f, hook, "FAILED", 4, 0))) {
+        ok(0, "redelivery: set up");
+        return;
+    }
+    mi_db_exec(f.db, p, &set_outcome, NULL, 1, &failed);
+    mi_db_exec(f.db, p, &set_lease, NULL, 2, (const char *[]) {
+        mi_db_int(p, mi_now_ms() + 15000), leased });
+    other = f.caller;
+    other.integration_id = "int_other";
+
+    before = mi_now_ms();
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, failed) == MI_OK,
+       "a failed delivery: queued again");
+    after = mi_now_ms();
+    r = row_of(&f, &delivery_row, failed);
+    ok(r && !strcmp(r[0], "PENDING") && !strcmp(r[1], "0") && !r[2] && !r[3]
+       && apr_atoi64(r[4]) >= before && apr_atoi64(r[4]) <= after && !r[5],
+       "PENDING, no attempts, no outcome, due now, no lease");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, delivered) == MI_OK,
+       "a delivered one: queued again");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, delivered)
+           == MI_ERR_CONFLICT, "again at once: CONFLICT (it is pending)");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, pending)
+           == MI_ERR_CONFLICT, "waiting for a retry: CONFLICT");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, leased)
+           == MI_ERR_CONFLICT, "in flight (leased): CONFLICT");
+    r = row_of(&f, &delivery_row, pending);
+    ok(r && !strcmp(r[1], "1"), "a refused redelivery changes nothing");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, "d_none")
+           == MI_ERR_NOT_FOUND, "an unknown delivery: NOT_FOUND");
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, of_b)
+           == MI_ERR_NOT_FOUND, "another webhook's delivery: NOT_FOUND");
+    ok(mi_webhook_redeliver(f.db, p, &other, hook, when_off)
+           == MI_ERR_NOT_FOUND,
+       "another integration's webhook: NOT_FOUND");
+    r = row_of(&f, &delivery_row, of_b);
+    ok(r && !strcmp(r[0], "FAILED") && !strcmp(r[1], "4"),
+       "and nothing changed");
+    ok(claim(&f, 10, &claimed) == 2, "the two queued again are claimed");
+    for (i = found = 0; i < claimed->nelts; i++) {
+        const mi_delivery_t *d = &APR_ARRAY_IDX(claimed, i, mi_delivery_t);
+
+        found += (!strcmp(d->id, failed) || !strcmp(d->id, delivered))
+                 && d->attempts == 0;
+    }
+    ok(found == 2, "with their own ids and no attempts made");
+
+    /* A webhook that is not active: queued, sent once it is again. */
+    mi_webhook_update(f.db, p, &f.caller, hook, NULL, NULL, 0, &body);
+    ok(mi_webhook_redeliver(f.db, p, &f.caller, hook, when_off) == MI_OK,
+       "a webhook not active: queued");
+    ok(claim(&f, 10, &claimed) == 0, "but not sent while it is not active");
+    mi_webhook_update(f.db, p, &f.caller, hook, NULL, NULL, 1, &body);
+    ok(claim(&f, 10, &claimed) == 1
+       && !strcmp(APR_ARRAY_IDX(claimed, 0, mi_delivery_t).id, when_off),
+       "sent once it is active again");
+    mi_db_close(f.db);
+}
+
+/* The ids of a listing's entries, "a,b,c". */
+static const char *ids_of(apr_pool_t *p, json_t *body)
+{
+    json_t *data = json_object_get(body, "data");
+    const char *ids = "";
+    size_t i;
+
+    for (i = 0; i < json_array_size(data); i++) {
+        ids = apr_pstrcat(p, ids, i ? "," : "", json_string_value(
+            json_object_get(json_array_get(data, i), "id")), NULL);
+    }
+    return ids;
+}
+
+/* A page of the listing: "ids / total", or "(error)". */
+static const char *page_of(fixture_t *f, const char *hook,
+                           const char *status, int page, int limit,
+                           json_t **body)
+{
+    if (mi_webhook_deliveries(f->db, f->p, &f->caller, hook, status, page,
+                              limit, body) != MI_OK) {
+        return "(error)";
+    }
+    return apr_psprintf(f->p, "%s / %d", ids_of(f->p, *body),
+                        (int)json_integer_value(json_object_get(*body,
+                                                                "total")));
+}
+
+static void test_listing(apr_pool_t *p)
+{
+    static const char *const states[] = { "DELIVERED", "FAILED", "PENDING",
+                                          "PENDING", "DELIVERED" };
+    static const int attempts[] = { 1, 4, 0, 1, 2 };
+    fixture_t f;
+    mi_caller_t other;
+    const char *hook, *ids[5], *want, *keys;
+    apr_int64_t t0 = EVENT_TIME, next = EVENT_TIME + 90000;
+    json_t *body = NULL, *e;
+    const char *k;
+    json_t *v;
+    int i;
+
+    if (!fixture_open(&f, p) || !(hook = new_hook(&f))) {
+        ok(0, "listing: set up");
+        return;
+    }
+    /* Created a second apart, oldest first; the last attempt 500 ms
+     * after. Another webhook's delivery is never listed. */
+    for (i = 0; i < 5; i++) {
+        const char *at = mi_db_int(p, t0 + i * 1000);
+
+        ids[i] = new_delivery(&f, hook, states[i], attempts[i], next);
+        mi_db_exec(f.db, p, &set_times, NULL, 3, (const char *[]) {
+            at, mi_db_int(p, t0 + i * 1000 + 500), ids[i] });
+    }
+    new_delivery(&f, new_hook(&f), "DELIVERED", 1, next);
+    mi_db_exec(f.db, p, &set_outcome, NULL, 1, &ids[1]);
+    mi_db_exec(f.db, p, &set_lease, NULL, 2, (const char *[]) {
+        mi_db_int(p, mi_now_ms() + 15000), ids[3] });
+
+    want = apr_psprintf(p, "%s,%s,%s,%s,%s / 5", ids[4], ids[3], ids[2],
+                        ids[1], ids[0]);
+    is_str(page_of(&f, hook, NULL, 1, 50, &body), want,
+           "all, newest first, and their total");
+    keys = "";
+    json_object_foreach(body, k, v) {
+        keys = apr_pstrcat(p, keys, " ", k, NULL);
+    }
+    ok(json_object_size(body) == 4 && json_is_array(json_object_get(body,
+                                                                    "data"))
+       && json_integer_value(json_object_get(body, "page")) == 1
+       && json_integer_value(json_object_get(body, "limit")) == 50,
+       apr_psprintf(p, "data, total, page, limit (got%s)", keys));
+    is_str(page_of(&f, hook, NULL, 2, 2, &body),
+           apr_psprintf(p, "%s,%s / 5", ids[2], ids[1]), "page 2 of 2");
+    is_str(page_of(&f, hook, NULL, 3, 2, &body),
+           apr_psprintf(p, "%s / 5", ids[0]), "page 3 of 2: the last one");
+    is_str(page_of(&f, hook, NULL, 4, 2, &body), " / 5",
+           "past the end: none, the total still");
+    is_str(page_of(&f, hook, "PENDING", 1, 50, &body),
+           apr_psprintf(p, "%s,%s / 2", ids[3], ids[2]),
+           "PENDING: waiting and in flight");
+    is_str(page_of(&f, hook, "DELIVERED", 1, 1, &body),
+           apr_psprintf(p, "%s / 2", ids[4]), "DELIVERED, a page of one");
+    is_str(page_of(&f, hook, "FAILED", 1, 50, &body),
+           apr_psprintf(p, "%s / 1", ids[1]), "FAILED");
+
+    page_of(&f, hook, NULL, 1, 50, &body);
+    for (i = 0; i < 5; i++) {
+        e = json_array_get(json_object_get(body, "data"), 4 - i);
+        keys = "";
+        json_object_foreach(e, k, v) {
+            keys = apr_pstrcat(p, keys, " ", k, NULL);
+        }
+        ok(json_object_size(e) == 9 && json_object_get(e, "id")
+           && json_object_get(e, "event") && json_object_get(e, "status")
+           && json_object_get(e, "attempts")
+           && json_object_get(e, "lastStatusCode")
+           && json_object_get(e, "lastError")
+           && json_object_get(e, "createdAt")
+           && json_object_get(e, "lastAttemptAt")
+           && json_object_get(e, "nextAttemptAt"),
+           apr_psprintf(p, "entry %d: exactly its nine members (got%s)", i,
+                        keys));
+    }
+    e = json_array_get(json_object_get(body, "data"), 3);
+    is_str(mi_json_dump(p, e), apr_psprintf(p,
+        "{\"id\":\"%s\",\"event\":\"supplier.created\",\"status\":\"FAILED\","
+        "\"attempts\":4,\"lastStatusCode\":500,\"lastError\":\"HTTP 500\","
+        "\"createdAt\":\"%s\",\"lastAttemptAt\":\"%s\","
+        "\"nextAttemptAt\":null}",
+        ids[1], mi_time_iso(p, t0 + 1000), mi_time_iso(p, t0 + 1500)),
+        "a failed one: its outcome, when it was last tried, no next attempt");
+    e = json_array_get(json_object_get(body, "data"), 2);
+    is_str(mi_json_dump(p, e), apr_psprintf(p,
+        "{\"id\":\"%s\",\"event\":\"supplier.created\",\"status\":\"PENDING\","
+        "\"attempts\":0,\"lastStatusCode\":null,\"lastError\":null,"
+        "\"createdAt\":\"%s\",\"lastAttemptAt\":null,"
+        "\"nextAttemptAt\":\"%s\"}",
+        ids[2], mi_time_iso(p, t0 + 2000), mi_time_iso(p, next)),
+        "one never tried: no last attempt, its next");
+    other = f.caller;
+    other.integration_id = "int_other";
+    ok(mi_webhook_deliveries(f.db, p, &other, hook, NULL, 1, 50, &body)
+           == MI_ERR_NOT_FOUND, "another integration's webhook: NOT_FOUND");
+    mi_db_close(f.db);
+}
+
 /* ---- mi_delivery_send against a receiver on loopback ------------------ */
 
 typedef struct {
@@ -818,6 +1111,76 @@ static void test_send(apr_pool_t *p)
     }
 }
 
+/* A rotation's overlap: while it lasts webhook-signature carries the new
+ * secret's signature, then the previous one's; X-Webhook-Signature only
+ * the new one's; after it, one signature again. */
+#define OLD_SECRET "whsec_ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+
+static void test_send_overlap(apr_pool_t *p)
+{
+    static const struct {
+        apr_int64_t until_from_now;     /* ms */
+        int two;
+        const char *name;
+    } cases[] = {
+        { 60000, 1, "during the overlap" },
+        { -1, 0, "after the overlap" },
+    };
+    mi_delivery_conf_t conf;
+    size_t i;
+
+    memset(&conf, 0, sizeof(conf));
+    conf.timeout = apr_time_from_sec(10);
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        receiver_t *rc = apr_pcalloc(p, sizeof(*rc));
+        mi_delivery_t d = { "d0123456789abcdef", "wh_abc", NULL, SECRET,
+                            "supplier.created", PAYLOAD, EVENT_TIME, 0,
+                            OLD_SECRET, 0 };
+        mi_send_result_t res;
+        apr_thread_t *thread;
+        apr_status_t trv;
+        const char *name = cases[i].name, *ts, *msg, *hex, *with_new,
+                   *with_old, *x_hex, *unused;
+        int port;
+
+        rc->status = 200;
+        if ((rc->fd = listen_loopback(&port)) < 0
+            || apr_thread_create(&thread, NULL, serve, rc, p)
+                   != APR_SUCCESS) {
+            ok(0, apr_psprintf(p, "%s: a receiver on loopback", name));
+            continue;
+        }
+        d.url = apr_psprintf(p, "http://127.0.0.1:%d/h", port);
+        d.previous_secret_until = mi_now_ms() + cases[i].until_from_now;
+        mi_delivery_send(p, &conf, &d, &res);
+        apr_thread_join(&trv, thread);
+        close(rc->fd);
+        ok(res.success, apr_psprintf(p, "%s: delivered", name));
+        ts = header(p, rc->req, "webhook-timestamp");
+        msg = apr_pstrcat(p, d.id, ".", ts ? ts : "", ".", PAYLOAD, NULL);
+        ok(ts && unit_sign(p, SECRET, msg, strlen(msg), &hex, &with_new)
+           && unit_sign(p, OLD_SECRET, msg, strlen(msg), &hex, &with_old)
+           && unit_sign(p, SECRET, apr_pstrcat(p, "2024-01-15T10:30:00.000Z.",
+                                              PAYLOAD, NULL),
+                        strlen("2024-01-15T10:30:00.000Z.") + strlen(PAYLOAD),
+                        &x_hex, &unused),
+           apr_psprintf(p, "%s: signed here with both secrets", name));
+        is_str(header(p, rc->req, "webhook-signature"),
+               cases[i].two ? apr_pstrcat(p, "v1,", with_new, " v1,",
+                                          with_old, NULL)
+                            : apr_pstrcat(p, "v1,", with_new, NULL),
+               apr_psprintf(p, "%s: webhook-signature %s", name,
+                            cases[i].two ? "v1,<new> v1,<old>"
+                                         : "v1,<new> only"));
+        is_str(header(p, rc->req, "X-Webhook-Signature"),
+               apr_pstrcat(p, "sha256=", x_hex, NULL),
+               apr_psprintf(p, "%s: X-Webhook-Signature with the new secret",
+                            name));
+        ok(!strstr(rc->req, OLD_SECRET) && !strstr(rc->req, SECRET),
+           apr_psprintf(p, "%s: no secret in the request", name));
+    }
+}
+
 /* ---- mi_sender: several attempts in flight ------------------------------ */
 
 static void test_sender(apr_pool_t *p)
@@ -956,11 +1319,15 @@ int main(int argc, const char *const *argv)
     test_claims(p);
     test_turns(p);
     test_failing(p);
+    test_rotation(p);
+    test_redeliver(p);
+    test_listing(p);
     if (mi_delivery_global_init() != APR_SUCCESS) {
         ok(0, "libcurl initialised");
     }
     else {
         test_send(p);
+        test_send_overlap(p);
         test_sender(p);
         curl_global_cleanup();
     }

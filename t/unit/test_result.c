@@ -165,8 +165,11 @@ static void test_outcomes(apr_pool_t *p)
            == MI_ERR_NOT_FOUND, "token of no integration: NOT_FOUND");
     ok(mi_webhook_get(db, p, &caller, "wh_none", &out) == MI_ERR_NOT_FOUND,
        "unknown webhook: NOT_FOUND");
-    ok(mi_webhook_deliveries(db, p, &caller, "wh_none", &out)
+    ok(mi_webhook_deliveries(db, p, &caller, "wh_none", NULL, 1, 50, &out)
            == MI_ERR_NOT_FOUND, "deliveries of an unknown webhook: NOT_FOUND");
+    ok(mi_webhook_redeliver(db, p, &caller, "wh_none", "d_none")
+           == MI_ERR_NOT_FOUND,
+       "redelivery of an unknown delivery: NOT_FOUND");
     ok(mi_records_delete(db, p, res, &caller, "nobody") == MI_ERR_NOT_FOUND,
        "delete of an unknown record: NOT_FOUND");
 

@@ -261,6 +261,105 @@ static void test_hmac(apr_pool_t *p)
        "a secret without whsec_ signs nothing");
 }
 
+/* webhook-signature: one v1 signature, or the new secret's then the
+ * previous one's during a rotation's overlap, each as OpenSSL signs. */
+static void test_signature_v1(apr_pool_t *p)
+{
+    const char *msg = "d0123.1705314600.{\"event\":\"sync.completed\"}";
+    const char *new_secret = mi_webhook_secret_new(p);
+    const char *old_secret = mi_webhook_secret_new(p);
+    const char *hex, *with_new = NULL, *with_old = NULL;
+
+    ok(new_secret && old_secret
+       && unit_sign(p, new_secret, msg, strlen(msg), &hex, &with_new)
+       && unit_sign(p, old_secret, msg, strlen(msg), &hex, &with_old),
+       "signed here with two secrets");
+    is_str(mi_webhook_signature_v1(p, new_secret, NULL, msg, strlen(msg)),
+           apr_pstrcat(p, "v1,", with_new, NULL),
+           "no previous secret: one signature");
+    is_str(mi_webhook_signature_v1(p, new_secret, old_secret, msg,
+                                   strlen(msg)),
+           apr_pstrcat(p, "v1,", with_new, " v1,", with_old, NULL),
+           "a previous secret: the new one's, a space, the old one's");
+    ok(!mi_webhook_signature_v1(p, "not-a-secret", NULL, msg, strlen(msg)),
+       "a malformed secret: none");
+    ok(!mi_webhook_signature_v1(p, new_secret, "not-a-secret", msg,
+                                strlen(msg)),
+       "a malformed previous secret: none");
+}
+
+#define OVERLAP_ERROR "overlapSeconds must be an integer from 0 to 604800"
+
+/* The body of rotate-secret: overlapSeconds 0 to 604800, 86400 when
+ * absent; other members are ignored, as in every body of the API. */
+static void test_rotation_read(apr_pool_t *p)
+{
+    static const struct {
+        const char *body;
+        const char *want_error;
+        int want_overlap;
+    } cases[] = {
+        { "{}", NULL, 86400 },
+        { "{\"other\":1}", NULL, 86400 },
+        { "{\"overlapSeconds\":0}", NULL, 0 },
+        { "{\"overlapSeconds\":1}", NULL, 1 },
+        { "{\"overlapSeconds\":3600}", NULL, 3600 },
+        { "{\"overlapSeconds\":604800}", NULL, 604800 },
+        { "{\"overlapSeconds\":604801}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":-1}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":9223372036854775807}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":-9223372036854775808}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":4294967296}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":\"3600\"}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":3600.0}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":1.5}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":null}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":true}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":[60]}", OVERLAP_ERROR, 0 },
+        { "{\"overlapSeconds\":{}}", OVERLAP_ERROR, 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        json_t *body = NULL;
+        const char *err = "(not parsed)";
+        int overlap = -1;
+
+        if (mi_json_parse(p, cases[i].body, strlen(cases[i].body), &body)
+                == MI_JSON_OK) {
+            err = mi_webhook_rotation_read(body, &overlap);
+        }
+        is_str(err, cases[i].want_error,
+               apr_psprintf(p, "rotate body %s: %s", cases[i].body,
+                            cases[i].want_error ? "refused" : "accepted"));
+        if (!cases[i].want_error) {
+            ok(overlap == cases[i].want_overlap,
+               apr_psprintf(p, "rotate body %s: overlap %d", cases[i].body,
+                            cases[i].want_overlap));
+        }
+    }
+}
+
+static void test_delivery_status(apr_pool_t *p)
+{
+    static const struct {
+        const char *status;
+        int valid;
+    } cases[] = {
+        { "PENDING", 1 }, { "DELIVERED", 1 }, { "FAILED", 1 },
+        { "pending", 0 }, { "", 0 }, { "LEASED", 0 }, { "PENDING ", 0 },
+        { "SUCCESS", 0 },
+    };
+    size_t i;
+
+    for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
+        ok(mi_webhook_delivery_status_valid(cases[i].status)
+               == cases[i].valid,
+           apr_psprintf(p, "delivery status \"%s\" %s", cases[i].status,
+                        cases[i].valid ? "valid" : "invalid"));
+    }
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p = unit_start(&argc, &argv);
@@ -269,5 +368,8 @@ int main(int argc, const char *const *argv)
     test_events(p);
     test_secrets(p);
     test_hmac(p);
+    test_signature_v1(p);
+    test_rotation_read(p);
+    test_delivery_status(p);
     return unit_done(p);
 }
