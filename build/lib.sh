@@ -6,7 +6,8 @@ export DEBIAN_FRONTEND=noninteractive
 build_packages=(apache2 apache2-dev libaprutil1-dbd-sqlite3
     libaprutil1-dbd-pgsql libjansson-dev libssl-dev libcurl4-openssl-dev pkg-config autoconf
     automake libtool make gcc sqlite3 curl)
-test_packages=(postgresql libapache2-mod-perl2 libwww-perl nghttp2-client)
+test_packages=(postgresql libapache2-mod-perl2 libwww-perl nghttp2-client
+    libio-socket-ssl-perl openssl)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }

@@ -32,6 +32,17 @@ my $C1 = 'IntegrationWebhookConcurrency takes one argument, webhook '
        . 'deliveries in flight at once per node (default 64)';
 my $CV = 'IntegrationWebhookConcurrency cannot occur within <VirtualHost> '
        . 'section';
+sub networks { "IntegrationWebhookAllowNetworks: \"$_[0]\" $_[1]; give networks "
+               . 'such as 10.20.0.0/16 or fd00::/8, or none' }
+my $N0 = 'IntegrationWebhookAllowNetworks requires at least one argument, '
+       . 'networks webhook deliveries may reach besides public addresses, '
+       . 'e.g. 10.20.0.0/16 (default none)';
+my $P = 'IntegrationWebhookProxy must be none or an http:// or https:// URL, '
+      . 'e.g. http://proxy.internal:3128';
+my $CA = 'IntegrationWebhookCAFile: cannot read "/nonexistent/ca.pem"; give a '
+       . 'PEM file of CA certificates, or system';
+sub global_only { "$_[0] cannot occur within <VirtualHost> section" }
+sub in_vhost { "<VirtualHost 127.0.0.1:1>\n$_[0]\n</VirtualHost>" }
 
 my @good = (
     'IntegrationWebhookTimeout 10ms', 'IntegrationWebhookTimeout 86400',
@@ -45,6 +56,13 @@ my @good = (
     'IntegrationWebhookAllowHttp On', 'IntegrationWebhookAllowHttp off',
     'IntegrationWebhookAllowHttp OFF',
     'IntegrationWebhookConcurrency 1', 'IntegrationWebhookConcurrency 1024',
+    'IntegrationWebhookAllowNetworks 10.20.0.0/16 fd00::/8 192.0.2.7 ::1',
+    'IntegrationWebhookAllowNetworks none', 'IntegrationWebhookAllowNetworks 0.0.0.0/0',
+    "IntegrationWebhookAllowNetworks 10.0.0.0/8\nIntegrationWebhookAllowNetworks ::1/128",
+    'IntegrationWebhookProxy http://proxy.internal:3128',
+    'IntegrationWebhookProxy https://10.0.0.5:8443', 'IntegrationWebhookProxy none',
+    'IntegrationWebhookCAFile /etc/ssl/certs/ca-certificates.crt',
+    'IntegrationWebhookCAFile system',
 );
 my @bad = (
     [ 'IntegrationWebhookTimeout 0', $T ],
@@ -90,6 +108,23 @@ my @bad = (
     [ 'IntegrationWebhookConcurrency', $C1 ],
     [ "<VirtualHost 127.0.0.1:1>\nIntegrationWebhookConcurrency 8\n</VirtualHost>",
       $CV ],
+    [ 'IntegrationWebhookAllowNetworks 10.0.0.0/33',
+      networks('10.0.0.0/33', 'has a prefix length too long for its address') ],
+    [ 'IntegrationWebhookAllowNetworks 10.0.0.0/8 localhost',
+      networks('localhost', 'is not an IPv4 or IPv6 address') ],
+    [ 'IntegrationWebhookAllowNetworks 127.1',
+      networks('127.1', 'is not an IPv4 or IPv6 address') ],
+    [ 'IntegrationWebhookAllowNetworks ::/x',
+      networks('::/x', 'has a prefix length that is not a number') ],
+    [ 'IntegrationWebhookAllowNetworks', $N0 ],
+    [ 'IntegrationWebhookProxy ftp://proxy.internal:21', $P ],
+    [ 'IntegrationWebhookProxy proxy.internal:3128', $P ],
+    [ 'IntegrationWebhookProxy http://', $P ],
+    [ 'IntegrationWebhookCAFile /nonexistent/ca.pem', $CA ],
+    [ in_vhost('IntegrationWebhookAllowNetworks 10.0.0.0/8'),
+      global_only('IntegrationWebhookAllowNetworks') ],
+    [ in_vhost('IntegrationWebhookProxy none'), global_only('IntegrationWebhookProxy') ],
+    [ in_vhost('IntegrationWebhookCAFile system'), global_only('IntegrationWebhookCAFile') ],
 );
 
 plan tests => @good + 2 * @bad;

@@ -11,7 +11,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
-use File::Temp ();
 use Time::HiRes qw(time sleep);
 use HTTP::Request ();
 use MI::Test;
@@ -99,22 +98,10 @@ ok t_cmp($after > 0 && $after < 16 ? 'within 16 s' : sprintf('%.1f s', $after),
 
 # IntegrationWebhookConcurrency on a server and a database of this test's
 # own: 3 in flight on the node, whatever the webhooks.
-my $sqlite = db_driver() eq 'sqlite3';
-my ($dir, $params) = (File::Temp::tempdir(CLEANUP => 1));
-chmod 0777, $dir;
-if ($sqlite) {
-    $params = "$dir/scale.db";
-}
-else {
-    my $db = "mi_scale_$$";
-    db_rows("CREATE DATABASE $db");
-    ($params = $ENV{MI_DB_PARAMS}) =~ s/dbname=\S+/dbname=$db/;
-}
-system("timeout 60 '$ENV{MI_ADMIN}' --driver " . db_driver()
-       . " --params '$params' migrate 2>/dev/null") == 0 or die "migrate failed";
-chmod 0666, "$dir/scale.db" if $sqlite;
+my $params = own_database('scale');
 my $s = MI::Server->new(params => $params, conf => join "\n",
-    'IntegrationWebhookAllowHttp On', 'IntegrationWebhookTimeout 1s',
+    'IntegrationWebhookAllowHttp On',
+    'IntegrationWebhookAllowNetworks 127.0.0.0/8', 'IntegrationWebhookTimeout 1s',
     'IntegrationWebhookConcurrency 3', 'IntegrationRateLimit 0');
 ok t_cmp($s->start, 1, 'a server of its own starts') or print STDERR $s->log_text;
 my $own = do { local $ENV{MI_DB_PARAMS} = $params; tenant() };
@@ -157,7 +144,8 @@ $s->stop;
 # Four webhooks that hang (each has failed once), then a fifth to a fast
 # receiver: its delivery goes out at once, not after a timeout of 3 s.
 $s = MI::Server->new(params => $params, conf => join "\n",
-    'IntegrationWebhookAllowHttp On', 'IntegrationWebhookTimeout 3s',
+    'IntegrationWebhookAllowHttp On',
+    'IntegrationWebhookAllowNetworks 127.0.0.0/8', 'IntegrationWebhookTimeout 3s',
     'IntegrationWebhookRetryDelays 200ms 200ms 200ms 200ms 200ms',
     'IntegrationWebhookDisableAfter 100',
     'IntegrationWebhookConcurrency 4', 'IntegrationRateLimit 0');
@@ -197,4 +185,4 @@ ok t_cmp($max <= 2 ? 'at most 2' : $max, 'at most 2',
 $s->stop;
 $fast2->stop;
 $_->stop for $hang, $fast, $rx, $held_rx;
-db_rows("DROP DATABASE " . ($params =~ /dbname=(\S+)/)[0]) unless $sqlite;
+drop_database($params);

@@ -1,5 +1,6 @@
 /* mi_delivery.c: sending webhook deliveries from the outbox. */
 #include <string.h>
+#include <sys/socket.h>
 #include <apr_hash.h>
 #include "mi_delivery.h"
 #include "mi_json.h"
@@ -168,21 +169,69 @@ static struct curl_slist *headers_of(apr_pool_t *pool, const mi_delivery_t *d,
     return h;
 }
 
+/* Every connection of an attempt, to the receiver or to the proxy, is
+ * opened here: to the receiver only at an address egress allows; the
+ * proxy is the operator's, and decides where it connects. */
+static curl_socket_t open_checked(void *data, curlsocktype purpose,
+                                  struct curl_sockaddr *to)
+{
+    mi_attempt_t *a = data;
+
+    if (!a->egress->proxy
+        && !mi_egress_allows_sockaddr(a->egress, &to->addr)) {
+        a->refused = 1;
+        return CURL_SOCKET_BAD;
+    }
+    (void)purpose;
+    return socket(to->family, to->socktype, to->protocol);
+}
+
+/* Where and how an attempt connects: the URL as libcurl parsed it (the
+ * same parse that checked it), egress's rule, proxy and CA bundle. */
+static const char *set_destination(const mi_delivery_conf_t *conf,
+                                   const mi_delivery_t *d, mi_attempt_t *a)
+{
+    const mi_egress_t *egress = &conf->egress;
+    const char *err = mi_webhook_url_parse(d->url, 1, egress, &a->url);
+
+    if (err) {
+        return strcmp(err, MI_WEBHOOK_URL_RESERVED) ? err : MI_DELIVERY_REFUSED;
+    }
+    a->egress = egress;
+    curl_easy_setopt(a->easy, CURLOPT_CURLU, a->url);
+    curl_easy_setopt(a->easy, CURLOPT_OPENSOCKETFUNCTION, open_checked);
+    curl_easy_setopt(a->easy, CURLOPT_OPENSOCKETDATA, a);
+    /* "": no proxy, whatever the environment of httpd says; and every
+     * host through the proxy when there is one. */
+    curl_easy_setopt(a->easy, CURLOPT_PROXY, egress->proxy ? egress->proxy
+                                                           : "");
+    curl_easy_setopt(a->easy, CURLOPT_NOPROXY, "");
+    if (egress->cafile) {
+        curl_easy_setopt(a->easy, CURLOPT_CAINFO, egress->cafile);
+        curl_easy_setopt(a->easy, CURLOPT_PROXY_CAINFO, egress->cafile);
+    }
+    return NULL;
+}
+
 const char *mi_delivery_prepare(apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
                                 const mi_delivery_t *d, mi_attempt_t *a)
 {
+    const char *err;
+
     memset(a, 0, sizeof(*a));
     a->start = apr_time_now();
     if (!(a->headers = headers_of(pool, d, a->start))) {
         return "cannot sign the delivery";
     }
     if (!(a->easy = curl_easy_init())) {
-        curl_slist_free_all(a->headers);
-        a->headers = NULL;
+        mi_delivery_release(a);
         return "cannot start an HTTP client";
     }
-    curl_easy_setopt(a->easy, CURLOPT_URL, d->url);
+    if ((err = set_destination(conf, d, a))) {
+        mi_delivery_release(a);
+        return err;
+    }
     curl_easy_setopt(a->easy, CURLOPT_POST, 1L);
     curl_easy_setopt(a->easy, CURLOPT_POSTFIELDS, d->payload);
     curl_easy_setopt(a->easy, CURLOPT_POSTFIELDSIZE, (long)strlen(d->payload));
@@ -212,7 +261,8 @@ void mi_delivery_outcome(apr_pool_t *pool, const mi_attempt_t *a,
         }
     }
     else {
-        result->error = apr_pstrdup(pool, curl_easy_strerror(rc));
+        result->error = a->refused ? MI_DELIVERY_REFUSED
+                                   : apr_pstrdup(pool, curl_easy_strerror(rc));
     }
     result->duration_ms = apr_time_as_msec(apr_time_now() - a->start);
 }
@@ -222,6 +272,7 @@ void mi_delivery_release(mi_attempt_t *a)
     if (a->easy) {
         curl_easy_cleanup(a->easy);
     }
+    curl_url_cleanup(a->url);
     curl_slist_free_all(a->headers);
     memset(a, 0, sizeof(*a));
 }

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 #include "mi_db.h"
+#include "mi_egress.h"
 
 #define MI_DELIVERY_MAX_DELAYS 8
 /* In flight at once per webhook, over every node (API.md section 9). */
@@ -18,6 +19,7 @@ typedef struct {
     int ndelays;                /* retries after the first attempt */
     int disable_after;          /* consecutive failed attempts */
     int concurrency;            /* attempts in flight at once per node */
+    mi_egress_t egress;         /* where attempts may connect, and how */
 } mi_delivery_conf_t;
 
 typedef struct {
@@ -43,16 +45,28 @@ typedef struct {
 /* Once per process, before threads: libcurl's global state. */
 apr_status_t mi_delivery_global_init(void);
 
+/* The error of an attempt at a destination that is not allowed (API.md
+ * section 9): no more is said, so that /test tells nothing of the
+ * network behind the server. */
+#define MI_DELIVERY_REFUSED "destination not allowed"
+
 /* One attempt at a delivery: a libcurl easy handle set up to POST it
- * (no redirects, http and https only), for curl_easy_perform or a multi
- * handle. The delivery must outlive it (the body is not copied). */
+ * (no redirects, http and https only, connecting only where egress
+ * allows, through its proxy if any), for curl_easy_perform or a multi
+ * handle. The delivery must outlive it (the body is not copied), and the
+ * attempt must stay where it was prepared until released (libcurl calls
+ * back with its address). */
 typedef struct {
     CURL *easy;
+    CURLU *url;
     struct curl_slist *headers;
+    const mi_egress_t *egress;
+    int refused;                /* a connection egress does not allow */
     apr_time_t start;
 } mi_attempt_t;
 
-/* NULL when a is ready; otherwise why not (a holds nothing then). */
+/* NULL when a is ready; otherwise why not (a holds nothing then):
+ * MI_DELIVERY_REFUSED for a literal address egress does not allow. */
 const char *mi_delivery_prepare(apr_pool_t *pool,
                                 const mi_delivery_conf_t *conf,
                                 const mi_delivery_t *d, mi_attempt_t *a);

@@ -1,5 +1,6 @@
 /* mi_webhook.c: webhooks of an integration, their secrets, signatures. */
 #include <string.h>
+#include <strings.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <apr_base64.h>
@@ -154,32 +155,97 @@ const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events)
     return NULL;
 }
 
-const char *mi_webhook_url_check(apr_pool_t *pool, const char *url,
-                                 int allow_http)
+/* The scheme message: what the server takes. */
+static const char *scheme_error(int allow_http)
 {
-    const char *host;
+    return allow_http ? "url must be an absolute http or https URL"
+                      : "url must be an absolute https URL";
+}
 
+static int has_prefix_nocase(const char *s, const char *prefix)
+{
+    return !strncasecmp(s, prefix, strlen(prefix));
+}
+
+/* What libcurl made of u: scheme, host and its literal address. */
+static const char *parsed_check(CURLU *u, int allow_http,
+                                const mi_egress_t *egress)
+{
+    char *scheme = NULL, *host = NULL;
+    const char *err = NULL;
+    unsigned char addr[16];
+    int family;
+
+    if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK
+        || (strcmp(scheme, "https") && strcmp(scheme, "http"))) {
+        err = scheme_error(allow_http);
+    }
+    else if (!strcmp(scheme, "http") && !allow_http) {
+        err = scheme_error(0);
+    }
+    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK
+             || !*host) {
+        err = "url must be an absolute URL with a host";
+    }
+    else if (mi_egress_literal(host, &family, addr)
+             && !mi_egress_allows(egress, family, addr)) {
+        err = MI_WEBHOOK_URL_RESERVED;
+    }
+    curl_free(scheme);
+    curl_free(host);
+    return err;
+}
+
+const char *mi_webhook_url_parse(const char *url, int allow_http,
+                                 const mi_egress_t *egress, CURLU **parsed)
+{
+    const char *err, *host;
+    CURLU *u;
+
+    *parsed = NULL;
     if (strlen(url) > URL_MAX) {
         return "url must be at most 2048 characters";
     }
-    if (!strncmp(url, "https://", 8)) {
+    if (has_prefix_nocase(url, "https://")) {
         host = url + 8;
     }
-    else if (!strncmp(url, "http://", 7)) {
-        if (!allow_http) {
-            return "url must be an absolute https URL";
-        }
+    else if (has_prefix_nocase(url, "http://")) {
         host = url + 7;
     }
     else {
-        return allow_http ? "url must be an absolute http or https URL"
-                          : "url must be an absolute https URL";
+        return scheme_error(allow_http);
     }
-    if (*host == '\0' || *host == '/' || *host == ':' || *host == '?'
-        || *host == '#' || strpbrk(url, " \t\r\n\"<>\\^`{|}")) {
+    /* libcurl reads "https:///h" as the host "h". */
+    if (strchr("/:?#", *host)) {
         return "url must be an absolute URL with a host";
     }
+    /* Characters libcurl would send as they are, where a URL has none. */
+    if (strpbrk(url, " \t\r\n\"<>\\^`{|}")) {
+        return "url must be an absolute URL with a host";
+    }
+    if (!(u = curl_url())) {
+        return "url cannot be read now";
+    }
+    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
+        curl_url_cleanup(u);
+        return "url must be an absolute URL with a host";
+    }
+    if ((err = parsed_check(u, allow_http, egress))) {
+        curl_url_cleanup(u);
+        return err;
+    }
+    *parsed = u;
     return NULL;
+}
+
+const char *mi_webhook_url_check(const char *url, int allow_http,
+                                 const mi_egress_t *egress)
+{
+    CURLU *u;
+    const char *err = mi_webhook_url_parse(url, allow_http, egress, &u);
+
+    curl_url_cleanup(u);
+    return err;
 }
 
 char *mi_webhook_secret_new(apr_pool_t *pool)

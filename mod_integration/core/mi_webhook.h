@@ -3,7 +3,9 @@
 #ifndef MI_WEBHOOK_H
 #define MI_WEBHOOK_H
 
+#include <curl/curl.h>
 #include "mi_db.h"
+#include "mi_egress.h"
 #include "mi_json.h"
 #include "mi_resource.h"
 
@@ -19,9 +21,21 @@ void mi_webhook_events_init(apr_pool_t *pool,
  * otherwise the VALIDATION_ERROR message. */
 const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events);
 
-/* NULL when url is an absolute https URL (or http with allow_http). */
-const char *mi_webhook_url_check(apr_pool_t *pool, const char *url,
-                                 int allow_http);
+/* The refusal of a URL whose host is a literal address egress does not
+ * allow (API.md section 9, "Destinations"). */
+#define MI_WEBHOOK_URL_RESERVED \
+    "url must not point to a private or reserved address"
+
+/* url parsed by libcurl's URL API, as it is sent: NULL and *parsed set
+ * (curl_url_cleanup frees it) when it is an absolute https URL (or http
+ * with allow_http) with a host that is a name or an address egress
+ * allows; otherwise the VALIDATION_ERROR message. */
+const char *mi_webhook_url_parse(const char *url, int allow_http,
+                                 const mi_egress_t *egress, CURLU **parsed);
+
+/* The same check, for a URL to be stored. */
+const char *mi_webhook_url_check(const char *url, int allow_http,
+                                 const mi_egress_t *egress);
 
 /* whsec_ + base64 of 32 random bytes. */
 char *mi_webhook_secret_new(apr_pool_t *pool);

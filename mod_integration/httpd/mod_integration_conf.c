@@ -3,6 +3,7 @@
 #include "mod_integration.h"
 #include "mod_integration_conf.h"
 #include "mi_text.h"
+#include "mi_webhook.h"
 
 #define MI_DEFAULT_RATE_LIMIT   100
 #define MI_DEFAULT_RATE_WINDOW  60
@@ -278,6 +279,84 @@ static const char *set_concurrency(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* Server-wide, as the delivery thread is: "none", or networks that
+ * deliveries may reach besides public addresses. */
+static const char *set_allow_networks(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    mi_egress_t *egress = &mi_conf_of(cmd->server)->delivery.egress;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    mi_cidr_t *net;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "none")) {
+        egress->allow = NULL;
+        return NULL;
+    }
+    if (!egress->allow) {
+        egress->allow = apr_array_make(cmd->pool, 4, sizeof(mi_cidr_t));
+    }
+    net = apr_array_push(egress->allow);
+    if ((err = mi_cidr_parse(arg, net))) {
+        return apr_psprintf(cmd->pool, "IntegrationWebhookAllowNetworks: "
+                            "\"%s\" %s; give networks such as 10.20.0.0/16 "
+                            "or fd00::/8, or none", arg, err);
+    }
+    return NULL;
+}
+
+static const char *set_proxy(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_egress_t *egress = &mi_conf_of(cmd->server)->delivery.egress;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    CURLU *u;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "none")) {
+        egress->proxy = NULL;
+        return NULL;
+    }
+    /* A proxy URL is the operator's: any address, http or https. */
+    err = mi_webhook_url_parse(arg, 1, NULL, &u);
+    curl_url_cleanup(u);
+    if (err && strcmp(err, MI_WEBHOOK_URL_RESERVED)) {
+        return "IntegrationWebhookProxy must be none or an http:// or "
+               "https:// URL, e.g. http://proxy.internal:3128";
+    }
+    egress->proxy = arg;
+    return NULL;
+}
+
+static const char *set_cafile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    mi_egress_t *egress = &mi_conf_of(cmd->server)->delivery.egress;
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    const char *path;
+    apr_file_t *f;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "system")) {
+        egress->cafile = NULL;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path || apr_file_open(&f, path, APR_FOPEN_READ, 0, cmd->temp_pool)
+                     != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "IntegrationWebhookCAFile: cannot "
+                            "read \"%s\"; give a PEM file of CA "
+                            "certificates, or system", arg);
+    }
+    apr_file_close(f);
+    egress->cafile = path;
+    return NULL;
+}
+
 static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     mi_server_conf_t *conf = mi_conf_of(cmd->server);
@@ -315,6 +394,16 @@ const command_rec mi_conf_directives[] = {
     AP_INIT_TAKE1("IntegrationWebhookConcurrency", set_concurrency, NULL,
                   RSRC_CONF, "webhook deliveries in flight at once per node "
                   "(default 64)"),
+    AP_INIT_ITERATE("IntegrationWebhookAllowNetworks", set_allow_networks,
+                    NULL, RSRC_CONF, "networks webhook deliveries may reach "
+                    "besides public addresses, e.g. 10.20.0.0/16 (default "
+                    "none)"),
+    AP_INIT_TAKE1("IntegrationWebhookProxy", set_proxy, NULL, RSRC_CONF,
+                  "outbound proxy for webhook deliveries, e.g. "
+                  "http://proxy.internal:3128 (default none)"),
+    AP_INIT_TAKE1("IntegrationWebhookCAFile", set_cafile, NULL, RSRC_CONF,
+                  "PEM bundle of the CAs that verify webhook receivers "
+                  "(default system)"),
     AP_INIT_TAKE1("IntegrationDbTimeout", set_db_timeout, NULL, RSRC_CONF,
                   "longest wait for a pooled connection, a lock or a "
                   "statement, then 503 (default 5s)"),

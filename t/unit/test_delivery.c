@@ -30,6 +30,17 @@
     "\"data\":{\"externalId\":\"S\xc3\xa3o-1\",\"internalId\":\"c1\"}}"
 #define EVENT_TIME 1705314600000LL  /* 2024-01-15T10:30:00.000Z */
 
+/* A URL that is not http or https, read as it is sent. */
+#define NOT_HTTP "url must be an absolute http or https URL"
+
+/* The tests' receivers are on loopback, which deliveries may reach only
+ * when it is allowed (IntegrationWebhookAllowNetworks 127.0.0.0/8). */
+static void allow_loopback(apr_pool_t *p, mi_delivery_conf_t *conf)
+{
+    conf->egress.allow = apr_array_make(p, 1, sizeof(mi_cidr_t));
+    mi_cidr_parse("127.0.0.0/8", apr_array_push(conf->egress.allow));
+}
+
 /* ---- the database side ------------------------------------------------ */
 
 typedef struct {
@@ -981,6 +992,7 @@ static void test_send(apr_pool_t *p)
     size_t i;
 
     memset(&conf, 0, sizeof(conf));
+    allow_loopback(p, &conf);
     for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
         receiver_t *rc = apr_pcalloc(p, sizeof(*rc));
         mi_delivery_t d = { "d0123456789abcdef", "wh_abc",
@@ -1095,13 +1107,13 @@ static void test_send(apr_pool_t *p)
         d.url = "ftp://127.0.0.1/h";
         mi_delivery_send(p, &conf, &d, &res);
         ok(res.status == 0 && !res.success && res.error
-           && !strcmp(res.error, "Unsupported protocol"),
-           "ftp is not followed: Unsupported protocol");
+           && !strcmp(res.error, NOT_HTTP),
+           "ftp is not followed: " NOT_HTTP);
         d.url = "file:///dev/null";
         mi_delivery_send(p, &conf, &d, &res);
         ok(res.status == 0 && !res.success && res.error
-           && !strcmp(res.error, "Unsupported protocol"),
-           "file is not followed: Unsupported protocol");
+           && !strcmp(res.error, NOT_HTTP),
+           "file is not followed: " NOT_HTTP);
         d.url = apr_psprintf(p, "http://127.0.0.1:%d/h", port);
         d.secret = "not-a-secret";
         mi_delivery_send(p, &conf, &d, &res);
@@ -1130,6 +1142,7 @@ static void test_send_overlap(apr_pool_t *p)
     size_t i;
 
     memset(&conf, 0, sizeof(conf));
+    allow_loopback(p, &conf);
     conf.timeout = apr_time_from_sec(10);
     for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
         receiver_t *rc = apr_pcalloc(p, sizeof(*rc));
@@ -1181,6 +1194,43 @@ static void test_send_overlap(apr_pool_t *p)
     }
 }
 
+/* Without IntegrationWebhookAllowNetworks, loopback is refused by any
+ * name or spelling, on the address connected to: no connection reaches
+ * the listener (the kernel would complete one even unaccepted). */
+static void test_refused(apr_pool_t *p)
+{
+    static const char *const hosts[] = {
+        "127.0.0.1", "localhost", "127.1",
+        "[::ffff:127.0.0.1]", "2130706433",
+    };
+    mi_delivery_conf_t conf;
+    size_t i;
+    int port, fd = listen_loopback(&port);
+
+    memset(&conf, 0, sizeof(conf));
+    conf.timeout = apr_time_from_sec(5);
+    ok(fd >= 0, "a listener on loopback");
+    for (i = 0; fd >= 0 && i < MI_ARRAY_SIZE(hosts); i++) {
+        mi_delivery_t d = { "d-refused", "wh_a", NULL, SECRET,
+                            "supplier.created", PAYLOAD, EVENT_TIME, 0 };
+        mi_send_result_t res;
+
+        d.url = apr_psprintf(p, "http://%s:%d/h", hosts[i], port);
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(res.status == 0 && !res.success
+               && res.error && !strcmp(res.error, MI_DELIVERY_REFUSED),
+           apr_psprintf(p, "%s: destination not allowed", d.url));
+        if (!res.error || strcmp(res.error, MI_DELIVERY_REFUSED)) {
+            printf("#   got status %d, error %s\n", res.status,
+                   res.error ? res.error : "(null)");
+        }
+    }
+    ok(fd >= 0 && !readable(fd, 200), "no connection reached the listener");
+    if (fd >= 0) {
+        close(fd);
+    }
+}
+
 /* ---- mi_sender: several attempts in flight ------------------------------ */
 
 static void test_sender(apr_pool_t *p)
@@ -1197,6 +1247,7 @@ static void test_sender(apr_pool_t *p)
     int port[3], i, started = 1;
 
     memset(&conf, 0, sizeof(conf));
+    allow_loopback(p, &conf);
     conf.timeout = apr_time_from_msec(400);
     apr_pool_create(&sp, p);
     if (!(s = mi_sender_create(sp, &conf, 3, 2))) {
@@ -1302,7 +1353,7 @@ static void test_sender(apr_pool_t *p)
         back = mi_sender_done(s, p);
         ok(back->nelts == 1 && APR_ARRAY_IDX(back, 0, mi_sent_t).result.error
            && !strcmp(APR_ARRAY_IDX(back, 0, mi_sent_t).result.error,
-                      "Unsupported protocol"), "and comes out failed");
+                      NOT_HTTP), "and comes out failed");
         apr_pool_destroy(sp);
         apr_thread_join(&trv, t);
         close(hang->fd);
@@ -1328,6 +1379,7 @@ int main(int argc, const char *const *argv)
     else {
         test_send(p);
         test_send_overlap(p);
+        test_refused(p);
         test_sender(p);
         curl_global_cleanup();
     }

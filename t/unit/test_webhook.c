@@ -58,7 +58,8 @@ static void test_url_check(apr_pool_t *p)
     size_t i;
 
     for (i = 0; i < MI_ARRAY_SIZE(cases); i++) {
-        is_str(mi_webhook_url_check(p, cases[i].url, cases[i].allow_http),
+        is_str(mi_webhook_url_check(cases[i].url, cases[i].allow_http,
+                                    NULL),
                cases[i].want,
                apr_psprintf(p, "url \"%s\"%s", cases[i].url,
                             cases[i].allow_http ? " (http allowed)" : ""));
@@ -72,11 +73,12 @@ static void test_url_check(apr_pool_t *p)
         memcpy(at, head, strlen(head));
         at[2048] = '\0';
         over = apr_pstrcat(p, at, "a", NULL);
-        is_str(mi_webhook_url_check(p, at, 0), NULL,
+        is_str(mi_webhook_url_check(at, 0, NULL), NULL,
                "url of 2048 characters accepted");
-        is_str(mi_webhook_url_check(p, over, 0), TOO_LONG,
+        is_str(mi_webhook_url_check(over, 0, NULL), TOO_LONG,
                "url of 2049 characters refused");
-        is_str(mi_webhook_url_check(p, apr_pstrcat(p, "ftp", over, NULL), 1),
+        is_str(mi_webhook_url_check(apr_pstrcat(p, "ftp", over, NULL), 1,
+                                    NULL),
                TOO_LONG, "the length is checked first");
     }
 }

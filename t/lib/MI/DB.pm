@@ -9,7 +9,7 @@ use Exporter 'import';
 use IPC::Open3 ();
 use Symbol ();
 
-our @EXPORT = qw(db_rows db_dump pg_args);
+our @EXPORT = qw(db_rows db_dump pg_args own_database drop_database);
 
 # The psql/pg_dump connection options of the suite's PostgreSQL
 # parameters (or of PARAMS).
@@ -17,6 +17,37 @@ sub pg_args {
     my ($params) = @_;
     my %p = map { split /=/, $_, 2 } split ' ', $params // $ENV{MI_DB_PARAMS};
     return ('-h', $p{host}, '-p', $p{port}, '-U', $p{user}, '-d', $p{dbname});
+}
+
+# own_database(TAG): a database of the test's own, migrated, for a private
+# server (MI::Server) whose delivery thread must not take the suite's
+# deliveries: its DBDParams. A SQLite file in a directory removed at exit,
+# or a PostgreSQL database beside the suite's (drop_database removes it).
+sub own_database {
+    my ($tag) = @_;
+    my $driver = $ENV{MI_DB_DRIVER} or die "MI_DB_DRIVER is not set";
+    my $params;
+    if ($driver eq 'sqlite3') {
+        require File::Temp;
+        my $dir = File::Temp::tempdir(CLEANUP => 1);
+        chmod 0777, $dir;
+        $params = "$dir/$tag.db";
+    }
+    else {
+        my $db = "mi_${tag}_$$";
+        db_rows("CREATE DATABASE $db");
+        ($params = $ENV{MI_DB_PARAMS}) =~ s/dbname=\S+/dbname=$db/;
+    }
+    system("timeout 60 '$ENV{MI_ADMIN}' --driver $driver --params '$params' "
+           . "migrate 2>/dev/null") == 0 or die "migrate failed";
+    chmod 0666, $params if $driver eq 'sqlite3';
+    return $params;
+}
+
+sub drop_database {
+    my ($params) = @_;
+    return if ($ENV{MI_DB_DRIVER} // '') eq 'sqlite3';
+    db_rows("DROP DATABASE " . ($params =~ /dbname=(\S+)/)[0]);
 }
 
 sub run_client {

@@ -13,6 +13,7 @@ use strict;
 use warnings FATAL => 'all';
 use IO::Socket::INET ();
 use IO::Select ();
+use IO::Socket::SSL ();
 use File::Temp qw(tempdir);
 use JSON::PP ();
 use Time::HiRes qw(time sleep);
@@ -24,14 +25,15 @@ my $json = JSON::PP->new->utf8->canonical;
 # IntegrationWebhookTimeout in the tests (1 s).
 use constant HANG_SECONDS => 3;
 
+# start(tls => { cert => PEM, key => PEM }) serves https instead.
 sub start {
-    my ($class) = @_;
+    my ($class, %o) = @_;
     my $dir = tempdir(CLEANUP => 1);
     my $server = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
         LocalPort => 0, Listen => 64, ReuseAddr => 1) or die "listen: $!";
     my $self = bless { dir => $dir, port => $server->sockport,
                        log => "$dir/requests.jsonl", mode => "$dir/mode",
-                       from => 0 },
+                       from => 0, tls => $o{tls} },
                      $class;
     $self->answer(200);
     open my $touch, '>>', $self->{log} or die "$self->{log}: $!";
@@ -54,7 +56,11 @@ sub start {
     return $self;
 }
 
-sub url { my ($self, $path) = @_; "http://127.0.0.1:$self->{port}" . ($path // '/hook') }
+sub url {
+    my ($self, $path) = @_;
+    return ($self->{tls} ? 'https' : 'http') . "://127.0.0.1:$self->{port}"
+        . ($path // '/hook');
+}
 
 sub answer {
     my ($self, $mode) = @_;
@@ -138,6 +144,13 @@ sub serve {
         }
         next unless @ready;
         my $c = $server->accept or next;
+        # A client that refuses the certificate ends here.
+        if ($self->{tls} && !IO::Socket::SSL->start_SSL($c, SSL_server => 1,
+                SSL_cert_file => $self->{tls}{cert},
+                SSL_key_file => $self->{tls}{key}, Timeout => 5)) {
+            close $c;
+            next;
+        }
         my ($head, $body) = ('', '');
         while (defined(my $line = <$c>)) {
             $head .= $line;
