@@ -44,7 +44,7 @@ my @loopback = (
     '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:7f00:1]',
 );
 
-plan tests => 2 * @private + 3 + @loopback + 21, have_lwp;
+plan tests => 2 * @private + 3 + @loopback + 22, have_lwp;
 
 die "this test needs root: it adds a name of its own to /etc/hosts\n"
     unless -w '/etc/hosts';
@@ -238,6 +238,15 @@ ok t_cmp($queued && ($queued->{headers}{via} // '') ne '' ? 'by the proxy' : 'no
 @got = $tls->wait_for(sub { grep { $_->{headers}{'x-webhook-event'} eq 'supplier.created' } @_ }, 10);
 ok t_cmp(scalar(grep { $_->{headers}{'x-webhook-event'} eq 'supplier.created' } @got), 1,
          'and one over TLS through it');
+# Names that mean this machine are refused before the proxy sees them.
+my $lines_before = () = $proxy->requests;
+my $local = hook($via, $own->{token}, $rx->url =~ s/127\.0\.0\.1/localhost/r);
+$res = test_hook($via, $own->{token}, $local);
+sleep 0.3;
+my $lines_after = () = $proxy->requests;
+ok t_cmp(($res->{error} // 'null') . ", proxy asked " . ($lines_after - $lines_before),
+         REFUSED . ', proxy asked 0', 'through the proxy: localhost refused, unsent');
+call($via, DELETE => "/webhook-events/$local", $own->{token});
 $via->stop;
 $proxy->stop;
 

@@ -1,5 +1,6 @@
 /* mi_delivery.c: sending webhook deliveries from the outbox. */
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <apr_hash.h>
 #include "mi_delivery.h"
@@ -179,11 +180,32 @@ static curl_socket_t open_checked(void *data, curlsocktype purpose,
 
     if (!a->egress->proxy
         && !mi_egress_allows_sockaddr(a->egress, &to->addr)) {
-        a->refused = 1;
+        a->refused++;
         return CURL_SOCKET_BAD;
     }
+    a->opened++;
     (void)purpose;
     return socket(to->family, to->socktype, to->protocol);
+}
+
+/* Whether the URL's host is "localhost" or below it, in any case, with
+ * or without the final dot. */
+static int names_loopback(CURLU *url)
+{
+    char *host = NULL;
+    size_t len;
+    int loopback = 0;
+
+    if (curl_url_get(url, CURLUPART_HOST, &host, CURLU_PUNYCODE) == CURLUE_OK) {
+        len = strlen(host);
+        if (len && host[len - 1] == '.') {
+            host[--len] = '\0';
+        }
+        loopback = !strcasecmp(host, "localhost")
+                   || (len > 10 && !strcasecmp(host + len - 10, ".localhost"));
+    }
+    curl_free(host);
+    return loopback;
 }
 
 /* Where and how an attempt connects: the URL as libcurl parsed it (the
@@ -197,6 +219,11 @@ static const char *set_destination(const mi_delivery_conf_t *conf,
     if (err) {
         return strcmp(err, MI_WEBHOOK_URL_RESERVED) ? err : MI_DELIVERY_REFUSED;
     }
+    /* Through a proxy, names are the proxy's to resolve; those that mean
+     * this machine to libcurl are refused here. */
+    if (egress->proxy && names_loopback(a->url)) {
+        return MI_DELIVERY_REFUSED;
+    }
     a->egress = egress;
     curl_easy_setopt(a->easy, CURLOPT_CURLU, a->url);
     curl_easy_setopt(a->easy, CURLOPT_OPENSOCKETFUNCTION, open_checked);
@@ -206,9 +233,13 @@ static const char *set_destination(const mi_delivery_conf_t *conf,
     curl_easy_setopt(a->easy, CURLOPT_PROXY, egress->proxy ? egress->proxy
                                                            : "");
     curl_easy_setopt(a->easy, CURLOPT_NOPROXY, "");
+    /* The file alone: libcurl would also read its built-in directory of
+     * the system's CAs. */
     if (egress->cafile) {
         curl_easy_setopt(a->easy, CURLOPT_CAINFO, egress->cafile);
+        curl_easy_setopt(a->easy, CURLOPT_CAPATH, NULL);
         curl_easy_setopt(a->easy, CURLOPT_PROXY_CAINFO, egress->cafile);
+        curl_easy_setopt(a->easy, CURLOPT_PROXY_CAPATH, NULL);
     }
     return NULL;
 }
@@ -261,8 +292,11 @@ void mi_delivery_outcome(apr_pool_t *pool, const mi_attempt_t *a,
         }
     }
     else {
-        result->error = a->refused ? MI_DELIVERY_REFUSED
-                                   : apr_pstrdup(pool, curl_easy_strerror(rc));
+        /* Refused only when no allowed address was tried: a failure at
+         * one that was is its own. */
+        result->error = a->refused && !a->opened
+                            ? MI_DELIVERY_REFUSED
+                            : apr_pstrdup(pool, curl_easy_strerror(rc));
     }
     result->duration_ms = apr_time_as_msec(apr_time_now() - a->start);
 }

@@ -61,7 +61,8 @@ typedef struct {
     CURLU *url;
     struct curl_slist *headers;
     const mi_egress_t *egress;
-    int refused;                /* a connection egress does not allow */
+    int refused;                /* connections egress did not allow */
+    int opened;                 /* ...and those it did */
     apr_time_t start;
 } mi_attempt_t;
 

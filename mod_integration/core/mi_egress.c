@@ -110,10 +110,9 @@ int mi_egress_allows(const mi_egress_t *egress, int family,
     if (family != AF_INET && family != AF_INET6) {
         return 0;
     }
+    /* Judged by the IPv4 address alone: allowing ::/0 or 64:ff9b::/96
+     * does not allow ::ffff:127.0.0.1. */
     if (family == AF_INET6 && embedded_ipv4(addr, v4)) {
-        if (is_listed(allow, AF_INET6, addr)) {
-            return 1;
-        }
         family = AF_INET;
         addr = v4;
     }
@@ -178,6 +177,16 @@ const char *mi_cidr_parse(const char *text, mi_cidr_t *out)
             return "has a prefix length too long for its address";
         }
     }
+    /* ::ffff:10.0.0.0/104 is 10.0.0.0/8: embedded addresses are judged
+     * as IPv4 (mi_egress_allows). */
+    if (out->family == AF_INET6 && bits >= 96
+        && in_cidr(&mapped6, AF_INET6, out->addr)) {
+        memmove(out->addr, out->addr + 12, 4);
+        memset(out->addr + 4, 0, 12);
+        out->family = AF_INET;
+        bits -= 96;
+        max = 32;
+    }
     out->bits = bits;
     /* The host bits are not part of the network. */
     for (i = bits; i < max; i++) {
@@ -210,10 +219,17 @@ int mi_egress_literal(const char *host, int *family, unsigned char addr[16])
     }
     /* inet_aton reads what the resolver reads: "127.1", "2130706433",
      * "0x7f000001", "0177.0.0.1"; only those characters are let near it
-     * (it stops quietly at a space). */
+     * (it stops quietly at a space). The resolver also takes one final
+     * dot ("127.0.0.1."), which inet_aton does not. */
     if (!len || len >= sizeof(buf)
-        || strspn(host, "0123456789abcdefABCDEFxX.") != len
-        || !inet_aton(host, &in)) {
+        || strspn(host, "0123456789abcdefABCDEFxX.") != len) {
+        return 0;
+    }
+    memcpy(buf, host, len + 1);
+    if (len > 1 && buf[len - 1] == '.') {
+        buf[len - 1] = '\0';
+    }
+    if (!inet_aton(buf, &in)) {
         return 0;
     }
     memcpy(addr, &in, 4);

@@ -183,8 +183,11 @@ static const char *parsed_check(CURLU *u, int allow_http,
     else if (!strcmp(scheme, "http") && !allow_http) {
         err = scheme_error(0);
     }
-    else if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK
-             || !*host) {
+    /* The host as it is looked up: an international name in its ASCII
+     * form, where "１２７.０.０.１" is 127.0.0.1; one that has none cannot
+     * be sent. */
+    else if (curl_url_get(u, CURLUPART_HOST, &host, CURLU_PUNYCODE)
+                 != CURLUE_OK || !*host) {
         err = "url must be an absolute URL with a host";
     }
     else if (mi_egress_literal(host, &family, addr)

@@ -1225,6 +1225,22 @@ static void test_refused(apr_pool_t *p)
                    res.error ? res.error : "(null)");
         }
     }
+    /* Through a proxy, which resolves names itself: those that mean this
+     * machine are refused before anything is sent (the proxy here is a
+     * port where nothing listens, so a request would fail otherwise). */
+    conf.egress.proxy = "http://127.0.0.1:9";
+    for (i = 0; fd >= 0 && i < 3; i++) {
+        static const char *const names[] = { "localhost", "LocalHost.",
+                                              "x.localhost" };
+        mi_delivery_t d = { "d-refused", "wh_a", NULL, SECRET,
+                            "supplier.created", PAYLOAD, EVENT_TIME, 0 };
+        mi_send_result_t res;
+
+        d.url = apr_psprintf(p, "http://%s:%d/h", names[i], port);
+        mi_delivery_send(p, &conf, &d, &res);
+        is_str(res.error, MI_DELIVERY_REFUSED,
+               apr_psprintf(p, "through a proxy: %s refused", d.url));
+    }
     ok(fd >= 0 && !readable(fd, 200), "no connection reached the listener");
     if (fd >= 0) {
         close(fd);

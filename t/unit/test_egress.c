@@ -101,6 +101,21 @@ static void test_allow_networks(apr_pool_t *p)
        "fd00:1::/32: in it, and next to it");
     ok(allows(net, "192.0.2.7") == 1 && allows(net, "192.0.2.8") == 0,
        "one address is a /32");
+    {
+        static const char *const wide[] = { "::/0", "64:ff9b::/96",
+                                            "2002::/16", NULL };
+        static const char *const mapped[] = { "::ffff:10.0.0.0/104", NULL };
+        const mi_egress_t *v6 = allowing(p, wide);
+        const mi_egress_t *m = allowing(p, mapped);
+
+        ok(v6 && allows(v6, "::ffff:127.0.0.1") == 0
+               && allows(v6, "64:ff9b::a9fe:a9fe") == 0
+               && allows(v6, "2002:7f00:1::") == 0 && allows(v6, "::1") == 1,
+           "IPv6 networks allow no embedded IPv4 address: judged as IPv4");
+        ok(m && allows(m, "10.1.2.3") == 1 && allows(m, "::ffff:10.1.2.3") == 1
+               && allows(m, "11.0.0.1") == 1 && allows(m, "127.0.0.1") == 0,
+           "::ffff:10.0.0.0/104 is 10.0.0.0/8");
+    }
 }
 
 static void test_cidr_parse(apr_pool_t *p)
@@ -163,6 +178,10 @@ static void test_literal(apr_pool_t *p)
         { "[::ffff:127.0.0.1]", AF_INET6, "::ffff:127.0.0.1" },
         { "[fe80::1%25eth0]", AF_INET6, "fe80::1" },
         { "[fe80::1%eth0]", AF_INET6, "fe80::1" },
+        { "127.0.0.1.", AF_INET, "127.0.0.1" },
+        { "127.1.", AF_INET, "127.0.0.1" },
+        { "127.0.0.1..", 0, NULL },
+        { ".", 0, NULL },
         { "localhost", 0, NULL },
         { "example.com", 0, NULL },
         { "cafe.beef", 0, NULL },
@@ -226,7 +245,15 @@ static void test_url_literals(apr_pool_t *p)
         "https://224.0.0.1/", "https://255.255.255.255/",
         "https://user@10.0.0.1/", "https://10.0.0.1@192.168.0.1/",
         "HTTPS://127.0.0.1/", "https://[64:ff9b::a00:1]/",
-        "https://[2002:c0a8:101::1]/",
+        "https://[2002:c0a8:101::1]/", "https://127.0.0.1./",
+        "https://127.1./", "https://2130706433./", "https://127.0.0.1%2e/",
+    };
+    /* International spellings of 127.0.0.1: refused whether libcurl can
+     * map them (a UTF-8 locale) or not (the C locale: no host). */
+    static const char *const unicode[] = {
+        "https://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1/",
+        "https://\xe2\x91\xa0\xe2\x91\xa1\xe2\x91\xa6.0.0.1/",
+        "https://127\xe3\x80\x82" "0\xe3\x80\x82" "0\xe3\x80\x82" "1/",
     };
     static const char *const loopback[] = { "127.0.0.0/8", "::1/128", NULL };
     const mi_egress_t *lo = allowing(p, loopback);
@@ -235,6 +262,10 @@ static void test_url_literals(apr_pool_t *p)
     for (i = 0; i < MI_ARRAY_SIZE(refused); i++) {
         is_str(mi_webhook_url_check(refused[i], 0, NULL), RESERVED,
                apr_psprintf(p, "url \"%s\" refused", refused[i]));
+    }
+    for (i = 0; i < MI_ARRAY_SIZE(unicode); i++) {
+        ok(mi_webhook_url_check(unicode[i], 0, NULL) != NULL,
+           apr_psprintf(p, "url \"%s\" refused", unicode[i]));
     }
     is_str(mi_webhook_url_check("https://8.8.8.8/h", 0, NULL), NULL,
            "a public literal accepted");
