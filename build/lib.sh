@@ -7,7 +7,7 @@ build_packages=(apache2 apache2-dev libaprutil1-dbd-sqlite3
     libaprutil1-dbd-pgsql libjansson-dev libssl-dev libcurl4-openssl-dev pkg-config autoconf
     automake libtool make gcc sqlite3 curl)
 test_packages=(postgresql libapache2-mod-perl2 libwww-perl nghttp2-client
-    libio-socket-ssl-perl openssl)
+    libio-socket-ssl-perl openssl redis-server)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
@@ -113,3 +113,45 @@ pg_stop() {
         2>/dev/null || true
 }
 
+# ---- a throwaway Redis, on loopback, for the shared rate limit ----------
+# redis_start DIR PORT: redis-server on 127.0.0.1, on PORT or the first
+# free port above it, with nothing saved to disk and its files in DIR;
+# exports its address (MI_REDIS_URL) and pid (MI_REDIS_PID, which
+# t/ratelimit_redis.t stops and continues). redis_stop stops it.
+redis_dir=""
+
+redis_start() {
+    local port
+    redis_dir=$1
+    port=$(free_port "$2")
+    mkdir -p "$redis_dir"
+    say "starting a throwaway Redis on 127.0.0.1:$port"
+    redis-server --bind 127.0.0.1 --port "$port" --save '' \
+        --appendonly no --daemonize yes --dir "$redis_dir" \
+        --pidfile "$redis_dir/redis.pid" --logfile "$redis_dir/log" \
+        </dev/null >/dev/null
+    local i
+    for i in $(seq 50); do
+        [ "$(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" \
+            = PONG ] && [ -s "$redis_dir/redis.pid" ] && break
+        [ "$i" -eq 50 ] && die "Redis did not start (see $redis_dir/log)"
+        sleep 0.2
+    done
+    export MI_REDIS_URL=redis://127.0.0.1:$port
+    MI_REDIS_PID=$(cat "$redis_dir/redis.pid")
+    export MI_REDIS_PID
+}
+
+# Continued first: a test may have left it stopped (kill -STOP).
+redis_stop() {
+    local pid i
+    [ -n "$redis_dir" ] && [ -s "$redis_dir/redis.pid" ] || return 0
+    pid=$(cat "$redis_dir/redis.pid")
+    kill -CONT "$pid" 2>/dev/null || return 0
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}

@@ -1,4 +1,5 @@
-# The webhook directives (API.md section 12, docs/directives.md): every
+# The webhook directives and IntegrationRateLimitStore (API.md section 12,
+# docs/directives.md): every
 # value just inside a limit passes `httpd -t`, every bad value is refused at
 # configuration time with its exact message (t/startup.t does the same for
 # the other directives).
@@ -41,6 +42,11 @@ my $P = 'IntegrationWebhookProxy must be none or an http:// or https:// URL, '
       . 'e.g. http://proxy.internal:3128';
 my $CA = 'IntegrationWebhookCAFile: cannot read "/nonexistent/ca.pem"; give a '
        . 'PEM file of CA certificates, or system';
+sub store { "IntegrationRateLimitStore: $_[0] $_[1]; give shm or "
+            . 'redis://host[:port][/db], e.g. redis://127.0.0.1:6379' }
+my $S1 = 'IntegrationRateLimitStore takes one argument, where tokens\' '
+       . 'requests are counted: shm (this node) or redis://host[:port][/db] '
+       . '(every node; default shm)';
 sub global_only { "$_[0] cannot occur within <VirtualHost> section" }
 sub in_vhost { "<VirtualHost 127.0.0.1:1>\n$_[0]\n</VirtualHost>" }
 
@@ -63,6 +69,12 @@ my @good = (
     'IntegrationWebhookProxy https://10.0.0.5:8443', 'IntegrationWebhookProxy none',
     'IntegrationWebhookCAFile /etc/ssl/certs/ca-certificates.crt',
     'IntegrationWebhookCAFile system',
+    'IntegrationRateLimitStore shm', 'IntegrationRateLimitStore SHM',
+    'IntegrationRateLimitStore redis://127.0.0.1:6379',
+    'IntegrationRateLimitStore redis://127.0.0.1',
+    'IntegrationRateLimitStore redis://cache.internal:6380/2',
+    'IntegrationRateLimitStore redis://[::1]:6379/0',
+    'IntegrationRateLimitStore redis://h:65535/2147483647',
 );
 my @bad = (
     [ 'IntegrationWebhookTimeout 0', $T ],
@@ -125,9 +137,39 @@ my @bad = (
       global_only('IntegrationWebhookAllowNetworks') ],
     [ in_vhost('IntegrationWebhookProxy none'), global_only('IntegrationWebhookProxy') ],
     [ in_vhost('IntegrationWebhookCAFile system'), global_only('IntegrationWebhookCAFile') ],
+    [ 'IntegrationRateLimitStore memcached://h:11211',
+      store('"memcached://h:11211"', 'is not a redis:// URL') ],
+    [ 'IntegrationRateLimitStore rediss://h:6379',
+      store('"rediss://h:6379"', 'is not a redis:// URL') ],
+    [ 'IntegrationRateLimitStore redis',
+      store('"redis"', 'is not a redis:// URL') ],
+    [ 'IntegrationRateLimitStore redis://', store('"redis://"', 'has no host') ],
+    [ 'IntegrationRateLimitStore redis://h:0',
+      store('"redis://h:0"', 'has a port that is not a number from 1 to 65535') ],
+    [ 'IntegrationRateLimitStore redis://h:65536',
+      store('"redis://h:65536"', 'has a port that is not a number from 1 to 65535') ],
+    [ 'IntegrationRateLimitStore redis://h:port',
+      store('"redis://h:port"', 'has a port that is not a number from 1 to 65535') ],
+    [ 'IntegrationRateLimitStore redis://h:6379/x',
+      store('"redis://h:6379/x"', 'has a database that is not a number from 0 '
+            . 'to 2147483647') ],
+    [ 'IntegrationRateLimitStore redis://[::1/0',
+      store('"redis://[::1/0"', 'has an IPv6 address that is not closed by ] '
+            . 'or not valid') ],
+    [ 'IntegrationRateLimitStore redis://h?timeout=1',
+      store('"redis://h?timeout=1"', 'has more than a host, a port and a '
+            . 'database number') ],
+    # The URL is not repeated: what stands before @ may be a password.
+    [ 'IntegrationRateLimitStore redis://:s3cret@h:6379',
+      store('the URL', 'has credentials (user:password@), which are not '
+            . 'supported') ],
+    [ 'IntegrationRateLimitStore', $S1 ],
+    [ 'IntegrationRateLimitStore shm redis://h', $S1 ],
+    [ in_vhost('IntegrationRateLimitStore shm'),
+      global_only('IntegrationRateLimitStore') ],
 );
 
-plan tests => @good + 2 * @bad;
+plan tests => @good + 2 * @bad + 1;
 
 # httpd -t with a configuration (MI::Server::httpd_with: bounded);
 # returns (exit code, what it said).
@@ -153,3 +195,6 @@ for my $b (@bad) {
     ok t_cmp($out =~ /^\Q$message\E$/m ? $message : $out, $message,
              "message for $name");
 }
+my (undef, $said) = httpd_t('IntegrationRateLimitStore redis://:s3cret@h:6379');
+ok t_cmp(index($said, 's3cret'), -1,
+         'a refused URL with credentials: the password is not repeated');

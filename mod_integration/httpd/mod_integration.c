@@ -55,7 +55,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
         || mi_watchdog_setup(s, pconf) != APR_SUCCESS) {
         return !OK;
     }
-    rv = mi_ratelimit_create(&conf->limiter, s, pconf);
+    rv = mi_ratelimit_create(&conf->limiter, s, pconf, conf->rate_store);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, MI_LOGNO(00006)
                      "mod_integration: cannot create the rate limit table");

@@ -15,6 +15,7 @@
 #include "mi_db.h"
 #include "mi_json.h"
 #include "mi_listcache.h"
+#include "mi_redis.h"
 #include "mi_resource.h"
 #include "mi_token.h"
 
@@ -35,6 +36,9 @@ typedef struct {
     apr_size_t list_cache;      /* bytes of listings kept per process */
     int set;                    /* which of the above were configured */
     mi_ratelimit_t *limiter;    /* main server only, set in post_config */
+    const mi_redis_addr_t *rate_store;  /* main server only: the Redis
+                                         * that counts for every node, or
+                                         * NULL (shm) */
     mi_listcache_t *lists;      /* this process's, set in child_init */
     apr_interval_time_t db_timeout;     /* longest wait for the database */
     struct mi_gate_t *gate;     /* this process's connection count, set in

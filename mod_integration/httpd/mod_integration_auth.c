@@ -35,7 +35,7 @@ static int rate_limited(mi_req_t *req, int consume)
     if (req->conf->rate_limit <= 0 || !req->limiter) {
         return 0;
     }
-    mi_ratelimit_check(req->limiter, req->caller.token_id,
+    mi_ratelimit_check(req->limiter, req->r, req->caller.token_id,
                        req->conf->rate_limit, req->conf->rate_window,
                        consume, &st);
     mi_ratelimit_headers(req->r, &st);

@@ -2,6 +2,7 @@
  * merging, and the Integration* directives (docs/directives.md). */
 #include "mod_integration.h"
 #include "mod_integration_conf.h"
+#include "mi_redis.h"
 #include "mi_text.h"
 #include "mi_webhook.h"
 
@@ -105,6 +106,34 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *count,
     conf->rate_limit = (int)n;
     conf->rate_window = (int)w;
     conf->set |= MI_SET_RATE;
+    return NULL;
+}
+
+/* Server-wide, as the table it replaces is: "shm", or the Redis that
+ * counts for every node. */
+static const char *set_rate_store(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    mi_redis_addr_t *addr;
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "shm")) {
+        mi_conf_of(cmd->server)->rate_store = NULL;
+        return NULL;
+    }
+    addr = apr_pcalloc(cmd->pool, sizeof(*addr));
+    if ((err = mi_redis_url_parse(cmd->pool, arg, addr))) {
+        /* A URL with credentials is not repeated: they may be a secret. */
+        return apr_psprintf(cmd->pool, "IntegrationRateLimitStore: %s %s; "
+                            "give shm or redis://host[:port][/db], e.g. "
+                            "redis://127.0.0.1:6379",
+                            strchr(arg, '@') ? "the URL"
+                                : apr_psprintf(cmd->temp_pool, "\"%s\"",
+                                               arg), err);
+    }
+    mi_conf_of(cmd->server)->rate_store = addr;
     return NULL;
 }
 
@@ -375,6 +404,10 @@ const command_rec mi_conf_directives[] = {
     AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
                    "requests per window per token, and the window in "
                    "seconds (default 100 60; 0 disables)"),
+    AP_INIT_TAKE1("IntegrationRateLimitStore", set_rate_store, NULL,
+                  RSRC_CONF, "where tokens' requests are counted: shm (this "
+                  "node) or redis://host[:port][/db] (every node; default "
+                  "shm)"),
     AP_INIT_TAKE1("IntegrationMaxRecords", set_max_records, NULL, RSRC_CONF,
                   "records per bulk request (default 500)"),
     AP_INIT_TAKE1("IntegrationMaxBodySize", set_max_body, NULL, RSRC_CONF,
