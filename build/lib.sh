@@ -7,7 +7,7 @@ build_packages=(apache2 apache2-dev libaprutil1-dbd-sqlite3
     libaprutil1-dbd-pgsql libjansson-dev libssl-dev libcurl4-openssl-dev pkg-config autoconf
     automake libtool make gcc sqlite3 curl)
 test_packages=(postgresql libapache2-mod-perl2 libwww-perl nghttp2-client
-    libio-socket-ssl-perl openssl redis-server)
+    libio-socket-ssl-perl openssl redis-server pgbouncer)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
@@ -154,4 +154,46 @@ redis_stop() {
         sleep 0.1
     done
     kill -KILL "$pid" 2>/dev/null || true
+}
+
+# ---- a throwaway PgBouncer in front of it, transaction pooling ----------
+# pgbouncer_start DIR PORT: PgBouncer as the postgres user on loopback, from
+# PORT upwards, in front of the throwaway PostgreSQL (any database name,
+# trust as PostgreSQL's): in transaction pooling mode, each transaction may
+# run on another server connection, so no session state lasts between two.
+# Fewer server connections than clients, so that they do change hands.
+# pgbouncer_stop stops it.
+pgb_dir=""
+pgb_port=""
+
+pgbouncer_start() {
+    pgb_dir=$1
+    pgb_port=$(free_port "$2")
+    mkdir -p "$pgb_dir"
+    echo '"postgres" ""' > "$pgb_dir/userlist.txt"
+    cat > "$pgb_dir/pgbouncer.ini" <<INI
+[databases]
+* = host=127.0.0.1 port=$pg_port
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $pgb_port
+unix_socket_dir =
+auth_type = trust
+auth_file = $pgb_dir/userlist.txt
+pool_mode = transaction
+default_pool_size = 4
+max_client_conn = 200
+logfile = $pgb_dir/pgbouncer.log
+pidfile = $pgb_dir/pgbouncer.pid
+INI
+    chown -R postgres "$pgb_dir"
+    say "starting a throwaway PgBouncer on 127.0.0.1:$pgb_port"
+    runuser -u postgres -- pgbouncer -d -q "$pgb_dir/pgbouncer.ini" \
+        || die "PgBouncer did not start (see $pgb_dir/pgbouncer.log)"
+}
+
+pgbouncer_stop() {
+    [ -n "$pgb_dir" ] && [ -s "$pgb_dir/pgbouncer.pid" ] \
+        && kill "$(cat "$pgb_dir/pgbouncer.pid")" 2>/dev/null || true
 }

@@ -93,6 +93,7 @@ typedef struct {
 
 #define STATE_KEY "mi_db:state"
 #define CACHE_KEY "mi_db:statements"
+#define UNNAMED_CACHE_KEY "mi_db:unnamed statements"
 
 /* The apr_dbd sqlite3 driver retries a busy statement by itself, 16 times
  * with 100 ms between: the busy handler stops that much before the bound
@@ -138,19 +139,35 @@ static apr_status_t sqlite_bound(mi_db_t *db, conn_state_t *st,
 
 static void note_error(mi_db_t *db, apr_pool_t *pool, int rc);
 
+/* PostgreSQL's SET of both timeouts to timeout, for scope "SESSION" or
+ * "LOCAL" (the transaction). */
+static const char *timeouts_sql(apr_pool_t *pool, const char *scope,
+                                apr_interval_time_t timeout)
+{
+    apr_int64_t ms = (apr_int64_t)apr_time_as_msec(timeout);
+
+    return apr_psprintf(pool, "SET %s lock_timeout = %" APR_INT64_T_FMT
+                        "; SET %s statement_timeout = %" APR_INT64_T_FMT,
+                        scope, ms, scope, ms);
+}
+
 static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
                                 apr_interval_time_t timeout)
 {
-    int session = session_of(db), n, rc;
+    int session, n, rc;
     const char *sql;
 
+    if (db->unnamed) {
+        /* Behind a transaction pooler a session SET would stay on whichever
+         * server connection ran it: each transaction sets its own. */
+        db->timeout = timeout;
+        return APR_SUCCESS;
+    }
+    session = session_of(db);
     if (session == st->session) {
         return APR_SUCCESS;
     }
-    sql = apr_psprintf(db->pool, "SET lock_timeout = %" APR_INT64_T_FMT
-                       "; SET statement_timeout = %" APR_INT64_T_FMT,
-                       (apr_int64_t)apr_time_as_msec(timeout),
-                       (apr_int64_t)apr_time_as_msec(timeout));
+    sql = timeouts_sql(db->pool, "SESSION", timeout);
     rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     /* A pooled connection that died with its server (a restart) fails
      * its first command: reconnect once, as run_or_retry does. */
@@ -190,28 +207,44 @@ apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
                : sqlite_bound(db, st, started + timeout);
 }
 
+/* The statements of a connection, in its pool's userdata under key: they
+ * live as long as the connection. */
+static apr_hash_t *statement_cache(apr_pool_t *conn_pool, const char *key)
+{
+    void *cache = NULL;
+
+    apr_pool_userdata_get(&cache, key, conn_pool);
+    if (!cache) {
+        cache = apr_hash_make(conn_pool);
+        apr_pool_userdata_setn(cache, key, NULL, conn_pool);
+    }
+    return cache;
+}
+
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *conn_pool)
 {
     mi_db_t *db = apr_pcalloc(pool, sizeof(*db));
-    void *cache = NULL;
 
-    /* The statements live as long as the connection, in its pool. */
-    apr_pool_userdata_get(&cache, CACHE_KEY, conn_pool);
-    if (!cache) {
-        cache = apr_hash_make(conn_pool);
-        apr_pool_userdata_setn(cache, CACHE_KEY, NULL, conn_pool);
-    }
     db->driver = driver;
     db->handle = handle;
     db->pool = pool;
     db->conn_pool = conn_pool;
-    db->cache = cache;
+    db->cache = statement_cache(conn_pool, CACHE_KEY);
     db->dialect = (mi_dialect_e)mi_db_dialect_of(apr_dbd_name(driver));
     if (db->dialect == MI_DIALECT_PGSQL) {
         pthread_once(&libpq.once, find_libpq);
     }
     return db;
+}
+
+void mi_db_use_unnamed(mi_db_t *db)
+{
+    if (db->dialect == MI_DIALECT_PGSQL) {
+        db->unnamed = 1;
+        /* Their texts differ from the named ones' (typed_params). */
+        db->cache = statement_cache(db->conn_pool, UNNAMED_CACHE_KEY);
+    }
 }
 
 apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
@@ -248,6 +281,7 @@ apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
         return APR_EGENERAL;
     }
     *db = mi_db_wrap(pool, drv, handle, pool);
+    mi_db_use_unnamed(*db);
     return APR_SUCCESS;
 }
 
@@ -403,12 +437,49 @@ static const char *expand_types(apr_pool_t *pool, const char *sql,
     return mi_buf_cstr(&b);
 }
 
+/* sql with each "%s" parameter typed as apr_dbd's PREPARE of a named
+ * statement types it, as varchar: "CAST(%s AS VARCHAR)". For an unnamed
+ * one the driver sends no types, and the server would infer them: none at
+ * all in some places ("%s IS NULL" fails), others than varchar in others.
+ * The statements of mi_db use "%s" only; "%%" stays. */
+static const char *typed_params(apr_pool_t *pool, const char *sql)
+{
+    const char *at;
+    mi_buf_t b;
+
+    if (!strstr(sql, "%s")) {
+        return sql;
+    }
+    mi_buf_init(&b, pool, strlen(sql) * 2);
+    while ((at = strchr(sql, '%')) != NULL) {
+        mi_buf_append(&b, sql, (apr_size_t)(at - sql));
+        if (at[1] == 's') {
+            mi_buf_append(&b, "CAST(%s AS VARCHAR)", 19);
+        }
+        else {
+            mi_buf_append(&b, at, at[1] ? 2 : 1);
+        }
+        sql = at + (at[1] ? 2 : 1);
+    }
+    mi_buf_append(&b, sql, strlen(sql));
+    return mi_buf_cstr(&b);
+}
+
 const char *mi_db_sql(apr_pool_t *pool, const mi_stmt_t *st, mi_dialect_e d)
 {
     const char *sql = st->sql[d] ? st->sql[d] : st->sql[MI_DIALECT_SQLITE3];
 
     sql = expand_types(pool, sql, d);
     return st->width > 0 ? expand_rows(pool, sql, st->width) : sql;
+}
+
+/* Whether db prepares sql as a named PostgreSQL statement: not DDL, not
+ * unnamed (mi_db_use_unnamed), and libpq's PQbackendPID found (it tells
+ * when the session, and its statements, are new). */
+static int named(const mi_db_t *db, const char *sql)
+{
+    return db->dialect == MI_DIALECT_PGSQL && !db->unnamed
+           && libpq.backend_pid && preparable(sql);
 }
 
 /* The statement prepared on this connection, preparing it when needed;
@@ -425,15 +496,19 @@ static int prepared(mi_db_t *db, const mi_stmt_t *st,
          * prepared again after a reconnect, it is not expanded again. */
         c = apr_pcalloc(db->conn_pool, sizeof(*c));
         c->sql = mi_db_sql(db->conn_pool, st, db->dialect);
+        if (db->dialect == MI_DIALECT_PGSQL && preparable(c->sql)
+            && !named(db, c->sql)) {
+            c->sql = typed_params(db->conn_pool, c->sql);
+        }
         apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, c);
     }
-    session = preparable(c->sql) ? session_of(db) : 0;
+    session = named(db, c->sql) ? session_of(db) : 0;
     if (c->stmt && c->session == session) {
         *out = c->stmt;
         return 0;
     }
-    /* PostgreSQL: a named statement, parsed and planned once per session
-     * (-1: libpq's PQbackendPID not found, stay with unnamed ones). */
+    /* PostgreSQL: a named statement, parsed and planned once per session;
+     * unnamed ones (the driver's PQexecParams) at every run. */
     rc = apr_dbd_prepare(db->driver, db->conn_pool, db->handle, c->sql,
                          session > 0 ? st->name : NULL, &stmt);
     if (rc != 0) {
@@ -627,7 +702,13 @@ apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool)
      * on the busy timeout instead of deadlocking on lock upgrades. */
     const char *begin = db->dialect == MI_DIALECT_SQLITE3 ? "BEGIN IMMEDIATE"
                                                           : "BEGIN";
-    int n, rc = apr_dbd_query(db->driver, db->handle, &n, begin);
+    int n, rc;
+
+    if (db->unnamed && db->timeout > 0) {
+        begin = apr_pstrcat(pool, begin, "; ",
+                            timeouts_sql(pool, "LOCAL", db->timeout), NULL);
+    }
+    rc = apr_dbd_query(db->driver, db->handle, &n, begin);
 
     if (rc != 0 && may_retry(db, pool)) {
         rc = apr_dbd_query(db->driver, db->handle, &n, begin);

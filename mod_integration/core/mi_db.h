@@ -7,7 +7,9 @@
  * On PostgreSQL they are named statements of the server session; the cache
  * remembers the session each was prepared in, so that after the driver
  * reconnects (a database restart) they are prepared again instead of failing
- * for good as stock mod_dbd's do.
+ * for good as stock mod_dbd's do. Behind a transaction pooler, where the
+ * session changes at every transaction, they are unnamed instead
+ * (mi_db_use_unnamed).
  */
 #ifndef MI_DB_H
 #define MI_DB_H
@@ -61,6 +63,9 @@ typedef struct {
     int in_txn;                     /* between mi_db_begin and its end */
     int failed;                     /* a statement of this txn failed */
     int used;                       /* a statement succeeded on it */
+    int unnamed;                    /* mi_db_use_unnamed */
+    apr_interval_time_t timeout;    /* mi_db_bound's, for each transaction
+                                     * when unnamed */
     const char *error;              /* last error, copied from the driver */
 } mi_db_t;
 
@@ -75,7 +80,9 @@ typedef struct {
 int mi_db_dialect_of(const char *driver_name);
 
 /* Opens a connection by driver name and parameters (integration-admin, the
- * module's start-up schema check). */
+ * module's start-up schema check). Its statements are unnamed
+ * (mi_db_use_unnamed): they run once or a few times, and so work through a
+ * transaction pooler too. */
 apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
                         const char *params, mi_db_t **db, const char **err);
 void mi_db_close(mi_db_t *db);
@@ -85,6 +92,17 @@ void mi_db_close(mi_db_t *db);
  * statements, its set-up) is kept in conn_pool's userdata. */
 mi_db_t *mi_db_wrap(apr_pool_t *pool, const apr_dbd_driver_t *driver,
                     apr_dbd_t *handle, apr_pool_t *conn_pool);
+
+/* Keeps nothing in the PostgreSQL session between transactions, for a
+ * transaction pooler (PgBouncer's pool_mode = transaction), which may run
+ * each transaction, and each statement outside one, on another server
+ * connection: statements are unnamed, parsed and planned at every run
+ * (their parameters typed as a named statement's are), and mi_db_bound's
+ * timeouts are set with SET LOCAL at the start of each transaction instead
+ * of once per session (statements outside a transaction then have the
+ * database's or role's defaults). Call it right after mi_db_wrap, on every
+ * unit of work of the connection. Nothing changes on SQLite. */
+void mi_db_use_unnamed(mi_db_t *db);
 
 /* Bounds the waits of the unit of work that began at started (when it
  * began waiting for db) to timeout (0: no bound): PostgreSQL's lock_timeout
@@ -130,7 +148,8 @@ void mi_db_forget_statements(mi_db_t *db);
 /* Transactions, as plain BEGIN/COMMIT/ROLLBACK: apr_dbd's own transaction
  * calls report a rolled-back commit as success, and pgsql's start crashes
  * when BEGIN fails on a dead connection. Commit ends with a rollback when
- * any statement failed. */
+ * any statement failed. Unnamed, BEGIN sets the timeouts for the
+ * transaction in the same round trip. */
 apr_status_t mi_db_begin(mi_db_t *db, apr_pool_t *pool);
 apr_status_t mi_db_commit(mi_db_t *db);
 void mi_db_rollback(mi_db_t *db);

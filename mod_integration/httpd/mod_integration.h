@@ -43,6 +43,8 @@ typedef struct {
     apr_interval_time_t db_timeout;     /* longest wait for the database */
     struct mi_gate_t *gate;     /* this process's connection count, set in
                                  * child_init (mod_integration_dbd.c) */
+    int db_unnamed;             /* IntegrationDbStatements unnamed: for a
+                                 * transaction pooler (mi_db.h) */
 } mi_server_conf_t;
 
 #define MI_SET_RATE     0x1

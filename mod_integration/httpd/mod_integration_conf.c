@@ -66,6 +66,7 @@ void *mi_conf_merge(apr_pool_t *p, void *basev, void *addv)
     }
     conf->db_timeout = add->set & MI_SET_DB_TIMEOUT ? add->db_timeout
                                                     : base->db_timeout;
+    conf->db_unnamed = base->db_unnamed;
     conf->set = base->set | add->set;
     conf->limiter = base->limiter;
     return conf;
@@ -400,6 +401,24 @@ static const char *set_db_timeout(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* Per database connection pool, which virtual hosts may share: the main
+ * server's. */
+static const char *set_db_statements(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err) {
+        return err;
+    }
+    if (!strcasecmp(arg, "named") || !strcasecmp(arg, "unnamed")) {
+        mi_conf_of(cmd->server)->db_unnamed = !strcasecmp(arg, "unnamed");
+        return NULL;
+    }
+    return "IntegrationDbStatements must be named or unnamed (unnamed for a "
+           "transaction pooler such as PgBouncer)";
+}
+
 const command_rec mi_conf_directives[] = {
     AP_INIT_TAKE12("IntegrationRateLimit", set_rate_limit, NULL, RSRC_CONF,
                    "requests per window per token, and the window in "
@@ -440,5 +459,9 @@ const command_rec mi_conf_directives[] = {
     AP_INIT_TAKE1("IntegrationDbTimeout", set_db_timeout, NULL, RSRC_CONF,
                   "longest wait for a pooled connection, a lock or a "
                   "statement, then 503 (default 5s)"),
+    AP_INIT_TAKE1("IntegrationDbStatements", set_db_statements, NULL,
+                  RSRC_CONF, "named: PostgreSQL statements prepared once per "
+                  "session; unnamed: sent whole each time, for a transaction "
+                  "pooler (default named)"),
     { NULL }
 };

@@ -164,6 +164,9 @@ mi_db_t *mi_dbd_open(server_rec *s, apr_pool_t *pool, void **handle,
         return NULL;
     }
     db = mi_db_wrap(pool, dbd->driver, dbd->handle, dbd->pool);
+    if (mi_conf_of(s)->db_unnamed) {
+        mi_db_use_unnamed(db);
+    }
     if (mi_db_bound(db, mi_conf_of(s)->db_timeout, started)
             != APR_SUCCESS
         || !schema_ok(s, db, pool)) {

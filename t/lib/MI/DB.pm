@@ -47,7 +47,9 @@ sub own_database {
 sub drop_database {
     my ($params) = @_;
     return if ($ENV{MI_DB_DRIVER} // '') eq 'sqlite3';
-    db_rows("DROP DATABASE " . ($params =~ /dbname=(\S+)/)[0]);
+    # FORCE: PgBouncer may still hold server connections to it.
+    db_rows("DROP DATABASE " . ($params =~ /dbname=(\S+)/)[0]
+            . " WITH (FORCE)");
 }
 
 sub run_client {

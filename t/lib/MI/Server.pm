@@ -57,6 +57,9 @@ sub write_conf {
     my $dir = $self->{dir};
     my $mods = $ENV{MI_HTTPD_MODULES} or die "MI_HTTPD_MODULES is not set";
     my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
+    # The suite's (its database may be behind PgBouncer).
+    my $statements = $ENV{MI_DB_STATEMENTS}
+        ? "IntegrationDbStatements $ENV{MI_DB_STATEMENTS}\n" : '';
     my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
     my $vhosts = '';
     for my $i (1 .. @{ $self->{vhosts} }) {
@@ -85,7 +88,7 @@ DBDMin 1
 DBDKeep 1
 DBDMax 1
 IntegrationDbTimeout 2s
-$self->{conf}
+$statements$self->{conf}
 <Location /api/v1/integration>
     SetHandler integration
 </Location>
