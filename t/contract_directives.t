@@ -1,10 +1,5 @@
-<<<<<<< HEAD
-# The webhook directives and IntegrationRateLimitStore (API.md section 12,
-# docs/directives.md): every
-=======
-# The webhook directives (API.md section 12, docs/directives.md) and
-# IntegrationDbStatements: every
->>>>>>> IntegrationDbStatements unnamed: PostgreSQL through a transaction pooler (PgBouncer pool_mode = transaction), with nothing kept in the session between transactions: statements sent whole (the driver's PQexecParams), their parameters typed varchar as a named PREPARE types them, and the timeouts set per transaction (BEGIN; SET LOCAL ...); integration-admin and the start-up check always so; build/dev test runs the contract, webhooks, sync, idempotency, rate limit and suppliers suites once more through a throwaway PgBouncer (the pgbouncer suite); docs/directives.md with PgBouncer's settings and the cost, measured by build/bench-statements
+# The webhook directives, IntegrationRateLimitStore and
+# IntegrationDbStatements (API.md section 12, docs/directives.md): every
 # value just inside a limit passes `httpd -t`, every bad value is refused at
 # configuration time with its exact message (t/startup.t does the same for
 # the other directives).
@@ -47,16 +42,13 @@ my $P = 'IntegrationWebhookProxy must be none or an http:// or https:// URL, '
       . 'e.g. http://proxy.internal:3128';
 my $CA = 'IntegrationWebhookCAFile: cannot read "/nonexistent/ca.pem"; give a '
        . 'PEM file of CA certificates, or system';
-<<<<<<< HEAD
 sub store { "IntegrationRateLimitStore: $_[0] $_[1]; give shm or "
             . 'redis://host[:port][/db], e.g. redis://127.0.0.1:6379' }
 my $S1 = 'IntegrationRateLimitStore takes one argument, where tokens\' '
        . 'requests are counted: shm (this node) or redis://host[:port][/db] '
        . '(every node; default shm)';
-=======
 my $S = 'IntegrationDbStatements must be named or unnamed (unnamed for a '
       . 'transaction pooler such as PgBouncer)';
->>>>>>> IntegrationDbStatements unnamed: PostgreSQL through a transaction pooler (PgBouncer pool_mode = transaction), with nothing kept in the session between transactions: statements sent whole (the driver's PQexecParams), their parameters typed varchar as a named PREPARE types them, and the timeouts set per transaction (BEGIN; SET LOCAL ...); integration-admin and the start-up check always so; build/dev test runs the contract, webhooks, sync, idempotency, rate limit and suppliers suites once more through a throwaway PgBouncer (the pgbouncer suite); docs/directives.md with PgBouncer's settings and the cost, measured by build/bench-statements
 sub global_only { "$_[0] cannot occur within <VirtualHost> section" }
 sub in_vhost { "<VirtualHost 127.0.0.1:1>\n$_[0]\n</VirtualHost>" }
 
@@ -79,17 +71,14 @@ my @good = (
     'IntegrationWebhookProxy https://10.0.0.5:8443', 'IntegrationWebhookProxy none',
     'IntegrationWebhookCAFile /etc/ssl/certs/ca-certificates.crt',
     'IntegrationWebhookCAFile system',
-<<<<<<< HEAD
     'IntegrationRateLimitStore shm', 'IntegrationRateLimitStore SHM',
     'IntegrationRateLimitStore redis://127.0.0.1:6379',
     'IntegrationRateLimitStore redis://127.0.0.1',
     'IntegrationRateLimitStore redis://cache.internal:6380/2',
     'IntegrationRateLimitStore redis://[::1]:6379/0',
     'IntegrationRateLimitStore redis://h:65535/2147483647',
-=======
     'IntegrationDbStatements named', 'IntegrationDbStatements unnamed',
     'IntegrationDbStatements Unnamed',
->>>>>>> IntegrationDbStatements unnamed: PostgreSQL through a transaction pooler (PgBouncer pool_mode = transaction), with nothing kept in the session between transactions: statements sent whole (the driver's PQexecParams), their parameters typed varchar as a named PREPARE types them, and the timeouts set per transaction (BEGIN; SET LOCAL ...); integration-admin and the start-up check always so; build/dev test runs the contract, webhooks, sync, idempotency, rate limit and suppliers suites once more through a throwaway PgBouncer (the pgbouncer suite); docs/directives.md with PgBouncer's settings and the cost, measured by build/bench-statements
 );
 my @bad = (
     [ 'IntegrationWebhookTimeout 0', $T ],
