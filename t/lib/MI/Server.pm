@@ -44,6 +44,8 @@ sub new {
 }
 
 sub dir { $_[0]{dir} }
+# The port of the main server (or of the Nth vhost).
+sub port { $_[0]{ports}[$_[1] // 0] }
 sub ua  { $_[0]{ua} }
 
 # The URL of PATH below BASE on the main server (or on the Nth vhost).
