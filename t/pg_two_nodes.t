@@ -278,7 +278,7 @@ ok t_cmp(scalar(grep { $d{$_} > 1 } keys %d), 0, 'no delivery received twice wit
 my %ext = map { (eval { decode_json($_->{body})->{data}{externalId} } // '') => 1 } @got;
 ok t_cmp(scalar(grep { /^WH-\d+$/ } keys %ext), 200, '...one for each of the 200 records');
 
-# A node killed (kill -9 of its children) while its attempts are in
+# A node killed (kill -9 of its parent and children) while its attempts are in
 # flight: its claims' leases (the timeout, 1 s, and 5 s) end and the other
 # node delivers them. Two webhooks, 8 records: 16 deliveries, every attempt
 # held by a receiver that hangs (and records who sent it).
@@ -305,7 +305,11 @@ ok t_cmp(scalar(keys %claimed) > 0 ? 'some' : 'none', 'some',
 $rx2->clear;
 $rx2->answer_by_start(0, 200, 200);
 my $killed = time;
-kill 'KILL', $_ for keys %senders;
+# The whole node goes: its parent first (so that it starts no child to
+# take the work up), then every child.
+my $parent = $node{$victim}->pid;
+my @children = $parent ? split ' ', `pgrep -P $parent` : ();
+kill 'KILL', $parent, @children, keys %senders;
 my @after = $rx2->wait_for(sub { my %ok = delivered(@_);
                                  !grep { !$ok{$_} } keys %claimed }, 20);
 my %ok = delivered(@after);
