@@ -18,11 +18,13 @@ use Digest::SHA qw(hmac_sha256_hex hmac_sha256);
 use MIME::Base64 qw(decode_base64 encode_base64);
 use Time::HiRes qw(sleep time);
 use Time::Local qw(timegm);
+use IO::Socket::INET ();
+use URI ();
 use MI::Test;
 use MI::Receiver;
 use MI::Schema;
 
-plan tests => 100, have_lwp;
+plan tests => 101, have_lwp;
 
 my $t = tenant(name => 'Webhook management');
 my $tok = $t->{token};
@@ -140,6 +142,21 @@ for my $case ([ 'no body', {} ],
     ok t_cmp(near(iso_epoch($rot->{previousSecretExpiresAt}), time + 86400),
              1, "$label: the old secret signs for a day");
     push @secrets, $rot->{secret} // '';
+}
+# A body announced and empty (chunked, no Content-Type), as an HTTP/2
+# request may come when its end is a DATA frame of its own: no body.
+{
+    my $u = URI->new(url_of("/webhook-events/$id/rotate-secret"));
+    my $sock = IO::Socket::INET->new(PeerAddr => $u->host_port, Timeout => 10)
+        or die "connect: $!";
+    print $sock 'POST ' . $u->path_query . " HTTP/1.1\r\nHost: " . $u->host_port
+        . "\r\nAuthorization: Bearer $tok\r\nTransfer-Encoding: chunked\r\n"
+        . "Connection: close\r\n\r\n0\r\n\r\n";
+    my $answer = do { local $/; <$sock> } // '';
+    my ($code) = $answer =~ m{^HTTP/1\.1 (\d+)};
+    my ($secret) = $answer =~ /"secret":"([^"]+)"/;
+    ok t_cmp($code // 'none', 200, 'an announced, empty body: rotated, as no body');
+    push @secrets, $secret // '';
 }
 $rq = one_delivery();
 ok t_cmp(signature_of($rq), v1_with($rq, $secrets[-1]) . ' '

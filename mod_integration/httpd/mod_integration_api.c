@@ -129,6 +129,17 @@ int mi_api_delete(mi_req_t *req)
         json_pack("{s:b, s:s}", "success", 1, "externalId", external_id)));
 }
 
+/* 1 when the request says its body is JSON; otherwise answers 415, 0. */
+static int json_typed(request_rec *r)
+{
+    if (mi_http_is_json(r)) {
+        return 1;
+    }
+    mi_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
+                  "Content-Type must be application/json");
+    return 0;
+}
+
 /* mi_api_read_object, and with optional an empty object for an empty
  * body (mi_api_read_optional_object). */
 static json_t *read_object(mi_req_t *req, int optional, char **buf,
@@ -143,9 +154,7 @@ static json_t *read_object(mi_req_t *req, int optional, char **buf,
     if (optional && !ap_request_has_body(r)) {
         return mi_json_own(r->pool, json_object());
     }
-    if (!mi_http_is_json(r)) {
-        mi_http_error(r, HTTP_UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE",
-                      "Content-Type must be application/json");
+    if (!optional && !json_typed(r)) {
         return NULL;
     }
     rc = mi_http_read_body(r, req->conf->max_body, buf, len);
@@ -160,8 +169,14 @@ static json_t *read_object(mi_req_t *req, int optional, char **buf,
                       "The request body could not be read");
         return NULL;
     }
+    /* An optional body may be announced and be empty: HTTP/2 sends no
+     * Content-Length when the request's end comes in a DATA frame of its
+     * own. Its Content-Type matters only when there is one. */
     if (optional && *len == 0) {
         return mi_json_own(r->pool, json_object());
+    }
+    if (optional && !json_typed(r)) {
+        return NULL;
     }
     switch (mi_json_parse(r->pool, *buf, *len, &body)) {
     case MI_JSON_OK:
