@@ -32,6 +32,19 @@ sub suppliers {
         map { { externalId => "$tag-$_", name => 'n' } } 1 .. $n ] });
 }
 sub ids { my %ids = map { $_->{headers}{'x-webhook-delivery'} => 1 } @_; return %ids }
+# The most requests that arrived within any SPAN seconds: attempts to a
+# receiver that hangs until the timeout, that were in flight at once when
+# SPAN is under the timeout, however late the first of them came.
+sub most_within {
+    my ($span, @reqs) = @_;
+    my @at = sort { $a <=> $b } map { $_->{at} } @reqs;
+    my $most = 0;
+    for my $i (0 .. $#at) {
+        my $n = grep { $_ >= $at[$i] && $_ < $at[$i] + $span } @at;
+        $most = $n if $n > $most;
+    }
+    return $most;
+}
 
 # A receiver that hangs and one that answers at once, a webhook each, in
 # one organization: 21 deliveries each (20 records and the sync).
@@ -52,9 +65,9 @@ ok t_cmp(scalar keys %fast_ids, 21, 'the fast receiver got its 21 deliveries');
 ok t_cmp($took < 5 ? 'within 5 s' : sprintf('%.1f s', $took), 'within 5 s',
          'beside a receiver that hangs: not held up by it');
 my @h = $hang->wait_for(sub { @_ >= 8 }, 5);
-my $first = @h ? $h[0]{at} : 0;
-ok t_cmp(scalar(grep { $_->{at} < $first + 0.8 } @h), 8,
+ok t_cmp(most_within(0.9, $hang->requests), 8,
          'the hanging receiver: 8 attempts in flight at once, no more');
+my $first;
 
 # A child killed (kill -9) while its attempts are in flight: the leases
 # cover one attempt (the timeout and 5 s), so another child takes the
@@ -81,7 +94,7 @@ $rx->clear;
 my $killed = time;
 kill 'KILL', $sender if $sender && $got[0]{ppid} == $server_pid;
 @got = $rx->wait_for(sub { my %i = ids(grep { $_->{answer} eq '200' } @_);
-                           keys %i >= 4 }, 20);
+                           keys %i >= 4 }, 30);
 my @ok = grep { $_->{answer} eq '200' } @got;
 my %again = ids(@ok);
 my $after = @ok ? $ok[0]{at} - $killed : -1;
@@ -92,9 +105,10 @@ ok t_cmp($after >= 3 ? 'after the lease' : sprintf('%.1f s', $after),
 # Before, the lease was the whole claim's worth of timeouts and 30 s more
 # (80 s here). Now it is one attempt's (6 s here); within one node the
 # delivery thread moves to another child only when mod_watchdog hands its
-# singleton over, which it does 10 s after the holder died.
-ok t_cmp($after > 0 && $after < 16 ? 'within 16 s' : sprintf('%.1f s', $after),
-         'within 16 s', 'taken up again by another child after the hand-over');
+# singleton over, which it does 10 s after the holder died (and a loaded
+# machine adds some).
+ok t_cmp($after > 0 && $after < 25 ? 'within 25 s' : sprintf('%.1f s', $after),
+         'within 25 s', 'taken up again by another child after the hand-over');
 
 # IntegrationWebhookConcurrency on a server and a database of this test's
 # own: 3 in flight on the node, whatever the webhooks.
@@ -124,8 +138,7 @@ ok t_cmp($r->code, 200, '5 suppliers written there: 10 deliveries to 2 webhooks'
 @h = $held_rx->wait_for(sub { @_ >= 3 }, 5);
 sleep 0.5;
 @h = $held_rx->requests;
-$first = @h ? $h[0]{at} : 0;
-ok t_cmp(scalar(grep { $_->{at} < $first + 0.8 } @h), 3,
+ok t_cmp(most_within(0.9, @h), 3,
          'IntegrationWebhookConcurrency 3: 3 attempts in flight, no more');
 my %paths = map { $_->{line} => 1 } @h;
 ok t_cmp(scalar keys %paths, 2, 'shared by both webhooks');
@@ -169,7 +182,8 @@ my $posted = time;
 own_post('/suppliers', { suppliers => [ { externalId => 'F-1', name => 'f' } ] });
 @got = $fast2->wait_for(sub { @_ >= 1 }, 10);
 my $delay = @got ? $got[0]{at} - $posted : 99;
-ok t_cmp($delay < 1.5 ? 'at once' : sprintf('%.1f s', $delay), 'at once',
+# At once: well before one of the hanging attempts' 3 s could free room.
+ok t_cmp($delay < 2.5 ? 'at once' : sprintf('%.1f s', $delay), 'at once',
          'a fast webhook beside four that hang, on a node of 4');
 @h = $held_rx->requests;
 # No more than 2 of the failing webhooks' attempts overlap at any time
