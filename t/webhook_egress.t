@@ -44,7 +44,7 @@ my @loopback = (
     '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[0:0:0:0:0:ffff:7f00:1]',
 );
 
-plan tests => 2 * @private + 3 + @loopback + 22, have_lwp;
+plan tests => 2 * @private + 3 + @loopback + 25, have_lwp;
 
 die "this test needs root: it adds a name of its own to /etc/hosts\n"
     unless -w '/etc/hosts';
@@ -264,6 +264,32 @@ ok t_cmp(!$res->{success} && defined $res->{error} ? 'failed' : encode_json($res
 sleep 0.3;
 ok t_cmp(scalar $rx->requests, 0, 'and nothing went around the proxy');
 $gone->stop;
+
+# Plain http turned off: a webhook made while it was on is no longer sent
+# to, by /test or from the queue.
+use constant HTTPS_ONLY => 'url must be an absolute https URL';
+my $off = MI::Server->new(params => $params, conf => join "\n",
+    'IntegrationWebhookAllowNetworks 127.0.0.0/8', 'IntegrationRateLimit 0',
+    'IntegrationWebhookRetryDelays 100ms');
+ok t_cmp($off->start, 1, 'a server with IntegrationWebhookAllowHttp Off starts')
+    or print STDERR $off->log_text;
+$rx->clear;
+$res = test_hook($off, $own->{token}, $plain);
+ok t_cmp(join(' ', $res->{success} ? 'true' : 'false', $res->{error} // 'null'),
+         'false ' . HTTPS_ONLY, '/test to an http webhook where http is off: not sent');
+call($off, POST => '/suppliers', $own->{token},
+     { suppliers => [ { externalId => 'HTTP-OFF-1', name => 'h' } ] });
+my $d = {};
+$until = time + 10;
+while (time < $until) {
+    $d = json_of(call($off, GET => "/webhook-events/$plain/deliveries",
+                      $own->{token}))->{data}[0] || {};
+    last if ($d->{attempts} // 0) >= 1 && defined $d->{lastError};
+    sleep 0.2;
+}
+ok t_cmp(($d->{lastError} // 'none') . ', received ' . scalar($rx->requests),
+         HTTPS_ONLY . ', received 0', 'a queued delivery to it fails, unsent');
+$off->stop;
 
 $_->stop for $rx, $tls;
 drop_database($params);

@@ -214,10 +214,12 @@ static const char *set_destination(const mi_delivery_conf_t *conf,
                                    const mi_delivery_t *d, mi_attempt_t *a)
 {
     const mi_egress_t *egress = &conf->egress;
-    const char *err = mi_webhook_url_parse(d->url, 1, egress, &a->url);
+    int reserved;
+    const char *err = mi_webhook_url_parse(d->url, conf->allow_http, egress,
+                                           &a->url, &reserved);
 
     if (err) {
-        return strcmp(err, MI_WEBHOOK_URL_RESERVED) ? err : MI_DELIVERY_REFUSED;
+        return reserved ? MI_DELIVERY_REFUSED : err;
     }
     /* Through a proxy, names are the proxy's to resolve; those that mean
      * this machine to libcurl are refused here. */

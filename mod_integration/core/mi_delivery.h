@@ -19,6 +19,7 @@ typedef struct {
     int ndelays;                /* retries after the first attempt */
     int disable_after;          /* consecutive failed attempts */
     int concurrency;            /* attempts in flight at once per node */
+    int allow_http;             /* http:// URLs may be sent too */
     mi_egress_t egress;         /* where attempts may connect, and how */
 } mi_delivery_conf_t;
 

@@ -16,6 +16,10 @@ typedef struct {
     int bits;
 } mi_cidr_t;
 
+/* Networks IntegrationWebhookAllowNetworks takes (each connection is
+ * checked against every one). */
+#define MI_EGRESS_NETWORKS_MAX 64
+
 typedef struct {
     apr_array_header_t *allow;  /* of mi_cidr_t, or NULL: public only */
     const char *proxy;          /* outbound proxy URL, or NULL: direct */

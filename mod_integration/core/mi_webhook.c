@@ -167,9 +167,10 @@ static int has_prefix_nocase(const char *s, const char *prefix)
     return !strncasecmp(s, prefix, strlen(prefix));
 }
 
-/* What libcurl made of u: scheme, host and its literal address. */
+/* What libcurl made of u: scheme, host and its literal address
+ * (*reserved set when that is what is refused). */
 static const char *parsed_check(CURLU *u, int allow_http,
-                                const mi_egress_t *egress)
+                                const mi_egress_t *egress, int *reserved)
 {
     char *scheme = NULL, *host = NULL;
     const char *err = NULL;
@@ -193,6 +194,7 @@ static const char *parsed_check(CURLU *u, int allow_http,
     else if (mi_egress_literal(host, &family, addr)
              && !mi_egress_allows(egress, family, addr)) {
         err = MI_WEBHOOK_URL_RESERVED;
+        *reserved = 1;
     }
     curl_free(scheme);
     curl_free(host);
@@ -200,12 +202,17 @@ static const char *parsed_check(CURLU *u, int allow_http,
 }
 
 const char *mi_webhook_url_parse(const char *url, int allow_http,
-                                 const mi_egress_t *egress, CURLU **parsed)
+                                 const mi_egress_t *egress, CURLU **parsed,
+                                 int *reserved)
 {
     const char *err, *host;
+    int literal_refused = 0;
     CURLU *u;
 
     *parsed = NULL;
+    if (reserved) {
+        *reserved = 0;
+    }
     if (strlen(url) > URL_MAX) {
         return "url must be at most 2048 characters";
     }
@@ -233,7 +240,10 @@ const char *mi_webhook_url_parse(const char *url, int allow_http,
         curl_url_cleanup(u);
         return "url must be an absolute URL with a host";
     }
-    if ((err = parsed_check(u, allow_http, egress))) {
+    if ((err = parsed_check(u, allow_http, egress, &literal_refused))) {
+        if (reserved) {
+            *reserved = literal_refused;
+        }
         curl_url_cleanup(u);
         return err;
     }
@@ -245,7 +255,8 @@ const char *mi_webhook_url_check(const char *url, int allow_http,
                                  const mi_egress_t *egress)
 {
     CURLU *u;
-    const char *err = mi_webhook_url_parse(url, allow_http, egress, &u);
+    const char *err = mi_webhook_url_parse(url, allow_http, egress, &u,
+                                           NULL);
 
     curl_url_cleanup(u);
     return err;

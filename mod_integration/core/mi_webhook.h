@@ -29,9 +29,11 @@ const char *mi_webhook_events_check(apr_pool_t *pool, const json_t *events);
 /* url parsed by libcurl's URL API, as it is sent: NULL and *parsed set
  * (curl_url_cleanup frees it) when it is an absolute https URL (or http
  * with allow_http) with a host that is a name or an address egress
- * allows; otherwise the VALIDATION_ERROR message. */
+ * allows; otherwise the VALIDATION_ERROR message, and *reserved (unless
+ * NULL) says whether the URL was refused for its address alone. */
 const char *mi_webhook_url_parse(const char *url, int allow_http,
-                                 const mi_egress_t *egress, CURLU **parsed);
+                                 const mi_egress_t *egress, CURLU **parsed,
+                                 int *reserved);
 
 /* The same check, for a URL to be stored. */
 const char *mi_webhook_url_check(const char *url, int allow_http,

@@ -63,6 +63,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     for (vs = s->next; vs; vs = vs->next) {
         mi_conf_of(vs)->limiter = conf->limiter;
+        /* The delivery thread sends every host's webhooks: http ones
+         * while any host takes them, none once none does. */
+        conf->delivery.allow_http |= mi_conf_of(vs)->delivery.allow_http;
     }
     return OK;
 }

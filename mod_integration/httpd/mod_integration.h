@@ -31,8 +31,7 @@ typedef struct {
     int rate_window;            /* seconds */
     int max_records;
     apr_off_t max_body;
-    int webhook_allow_http;
-    mi_delivery_conf_t delivery;    /* timeout, retry delays, disable after */
+    mi_delivery_conf_t delivery;    /* timeout, retries, allow http, ... */
     apr_size_t list_cache;      /* bytes of listings kept per process */
     int set;                    /* which of the above were configured */
     mi_ratelimit_t *limiter;    /* main server only, set in post_config */

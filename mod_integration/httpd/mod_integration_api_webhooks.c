@@ -54,7 +54,7 @@ static int webhook_body_answered(mi_req_t *req, int creating,
             return 1;
         }
         if ((err = mi_webhook_url_check(json_string_value(u),
-                                        req->conf->webhook_allow_http,
+                                        req->conf->delivery.allow_http,
                                         &req->conf->delivery.egress))) {
             mi_http_invalid(r, err);
             return 1;

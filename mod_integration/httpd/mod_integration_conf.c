@@ -49,10 +49,10 @@ void *mi_conf_merge(apr_pool_t *p, void *basev, void *addv)
     conf->max_body = add->set & MI_SET_BODY ? add->max_body : base->max_body;
     conf->list_cache = add->set & MI_SET_LISTS ? add->list_cache
                                                : base->list_cache;
-    conf->webhook_allow_http = add->set & MI_SET_HTTP
-                                   ? add->webhook_allow_http
-                                   : base->webhook_allow_http;
     conf->delivery = base->delivery;
+    if (add->set & MI_SET_HTTP) {
+        conf->delivery.allow_http = add->delivery.allow_http;
+    }
     if (add->set & MI_SET_TIMEOUT) {
         conf->delivery.timeout = add->delivery.timeout;
     }
@@ -236,7 +236,7 @@ static const char *set_allow_http(cmd_parms *cmd, void *dc, int flag)
 {
     mi_server_conf_t *conf = mi_conf_of(cmd->server);
 
-    conf->webhook_allow_http = flag;
+    conf->delivery.allow_http = flag;
     conf->set |= MI_SET_HTTP;
     return NULL;
 }
@@ -328,6 +328,11 @@ static const char *set_allow_networks(cmd_parms *cmd, void *dc,
     if (!egress->allow) {
         egress->allow = apr_array_make(cmd->pool, 4, sizeof(mi_cidr_t));
     }
+    if (egress->allow->nelts >= MI_EGRESS_NETWORKS_MAX) {
+        return apr_psprintf(cmd->pool, "IntegrationWebhookAllowNetworks "
+                            "takes at most %d networks; give wider ones",
+                            MI_EGRESS_NETWORKS_MAX);
+    }
     net = apr_array_push(egress->allow);
     if ((err = mi_cidr_parse(arg, net))) {
         return apr_psprintf(cmd->pool, "IntegrationWebhookAllowNetworks: "
@@ -341,6 +346,7 @@ static const char *set_proxy(cmd_parms *cmd, void *dc, const char *arg)
 {
     mi_egress_t *egress = &mi_conf_of(cmd->server)->delivery.egress;
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int reserved;
     CURLU *u;
 
     if (err) {
@@ -351,9 +357,9 @@ static const char *set_proxy(cmd_parms *cmd, void *dc, const char *arg)
         return NULL;
     }
     /* A proxy URL is the operator's: any address, http or https. */
-    err = mi_webhook_url_parse(arg, 1, NULL, &u);
+    err = mi_webhook_url_parse(arg, 1, NULL, &u, &reserved);
     curl_url_cleanup(u);
-    if (err && strcmp(err, MI_WEBHOOK_URL_RESERVED)) {
+    if (err && !reserved) {
         return "IntegrationWebhookProxy must be none or an http:// or "
                "https:// URL, e.g. http://proxy.internal:3128";
     }

@@ -14,7 +14,7 @@ static void check_host(const char *url)
     unsigned char addr[16];
     int family;
 
-    FUZZ_ASSERT(!mi_webhook_url_parse(url, 1, NULL, &u));
+    FUZZ_ASSERT(!mi_webhook_url_parse(url, 1, NULL, &u, NULL));
     FUZZ_ASSERT(curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK);
     FUZZ_ASSERT(*host);
     if (mi_egress_literal(host, &family, addr)) {

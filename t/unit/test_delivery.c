@@ -33,10 +33,12 @@
 /* A URL that is not http or https, read as it is sent. */
 #define NOT_HTTP "url must be an absolute http or https URL"
 
-/* The tests' receivers are on loopback, which deliveries may reach only
- * when it is allowed (IntegrationWebhookAllowNetworks 127.0.0.0/8). */
+/* The tests' receivers are plain http on loopback, which deliveries may
+ * reach only when both are allowed (IntegrationWebhookAllowHttp On,
+ * IntegrationWebhookAllowNetworks 127.0.0.0/8). */
 static void allow_loopback(apr_pool_t *p, mi_delivery_conf_t *conf)
 {
+    conf->allow_http = 1;
     conf->egress.allow = apr_array_make(p, 1, sizeof(mi_cidr_t));
     mi_cidr_parse("127.0.0.0/8", apr_array_push(conf->egress.allow));
 }
@@ -1104,6 +1106,12 @@ static void test_send(apr_pool_t *p)
         mi_delivery_send(p, &conf, &d, &res);
         ok(fd >= 0 && res.status == 0 && !res.success && res.error,
            "connection refused: an error, no status");
+        conf.allow_http = 0;
+        mi_delivery_send(p, &conf, &d, &res);
+        ok(res.status == 0 && !res.success && res.error
+           && !strcmp(res.error, "url must be an absolute https URL"),
+           "http where only https is allowed: not sent");
+        conf.allow_http = 1;
         d.url = "ftp://127.0.0.1/h";
         mi_delivery_send(p, &conf, &d, &res);
         ok(res.status == 0 && !res.success && res.error
@@ -1209,6 +1217,7 @@ static void test_refused(apr_pool_t *p)
 
     memset(&conf, 0, sizeof(conf));
     conf.timeout = apr_time_from_sec(5);
+    conf.allow_http = 1;
     ok(fd >= 0, "a listener on loopback");
     for (i = 0; fd >= 0 && i < MI_ARRAY_SIZE(hosts); i++) {
         mi_delivery_t d = { "d-refused", "wh_a", NULL, SECRET,
