@@ -100,12 +100,14 @@ typedef struct {
  * (which so cannot be below 1.6 s). */
 #define SQLITE_DRIVER_RETRIES apr_time_from_msec(1600)
 
+/* Short naps: other writers' transactions (the delivery thread's above
+ * all) are short and come often; a writer that slept for tens of
+ * milliseconds would miss the gaps between them. */
 static int sqlite_busy_wait(void *data, int attempt)
 {
     const conn_state_t *st = data;
     apr_time_t left = st->deadline - apr_time_now();
-    apr_interval_time_t nap = apr_time_from_msec(attempt < 5 ? 1 << attempt
-                                                             : 25);
+    apr_interval_time_t nap = attempt < 16 ? 250 : apr_time_from_msec(1);
 
     if (left <= 0) {
         return 0;
