@@ -12,38 +12,25 @@ package MI::Server;
 use strict;
 use warnings FATAL => 'all';
 
-use File::Path ();
-use File::Temp qw(tempdir);
-use IO::Socket::INET ();
+use parent 'MI::Httpd';
 use LWP::UserAgent ();
 use Time::HiRes qw(sleep);
 use MI::Test qw(BASE);
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "port: $!";
-    return $s->sockport;
-}
+sub free_port { MI::Httpd::free_port() }
 
 # new(conf => TEXT, vhosts => [ TEXT, ... ], params => DBDPARAMS)
 sub new {
     my ($class, %o) = @_;
-    # Removed by DESTROY, after the stop (File::Temp's clean-up may come
-    # first at exit, and the stop needs the configuration).
-    my $dir = tempdir();
-    chmod 0777, $dir;
-    my $self = bless {
-        dir => $dir, conf => $o{conf} // '', vhosts => $o{vhosts} || [],
+    my $self = $class->make(
+        conf => $o{conf} // '', vhosts => $o{vhosts} || [],
         params => $o{params} // $ENV{MI_DB_PARAMS},
         ports => [ map { free_port() } 0 .. @{ $o{vhosts} || [] } ],
         ua => LWP::UserAgent->new(timeout => 10, keep_alive => 0),
-        owner => $$,
-    }, $class;
+    );
     $self->write_conf;
     return $self;
 }
-
-sub dir { $_[0]{dir} }
 # The port of the main server (or of the Nth vhost).
 sub port { $_[0]{ports}[$_[1] // 0] }
 sub ua  { $_[0]{ua} }
@@ -56,13 +43,10 @@ sub url {
 
 sub write_conf {
     my ($self) = @_;
-    my $dir = $self->{dir};
     my $mods = $ENV{MI_HTTPD_MODULES} or die "MI_HTTPD_MODULES is not set";
-    my $user = $> == 0 ? "User nobody\nGroup nogroup" : '';
     # The suite's (its database may be behind PgBouncer).
     my $statements = $ENV{MI_DB_STATEMENTS}
         ? "IntegrationDbStatements $ENV{MI_DB_STATEMENTS}\n" : '';
-    my $listen = join '', map { "Listen 127.0.0.1:$_\n" } @{ $self->{ports} };
     my $vhosts = '';
     for my $i (1 .. @{ $self->{vhosts} }) {
         $vhosts .= "<VirtualHost 127.0.0.1:$self->{ports}[$i]>\n"
@@ -70,17 +54,8 @@ sub write_conf {
             . "<Location /api/v1/integration>\n    SetHandler integration\n"
             . "</Location>\n</VirtualHost>\n";
     }
-    open my $fh, '>', "$dir/httpd.conf" or die $!;
-    print $fh <<CONF;
-ServerRoot "$dir"
-ServerName 127.0.0.1
-${listen}PidFile "$dir/httpd.pid"
-DefaultRuntimeDir "$dir"
-ErrorLog "$dir/error_log"
+    $self->write_conf_text($self->conf_head(@{ $self->{ports} }) . <<CONF);
 LogLevel warn
-$user
-LoadModule mpm_event_module $mods/mod_mpm_event.so
-LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule dbd_module $mods/mod_dbd.so
 LoadModule integration_module $ENV{MI_MODULE}
 StartServers 1
@@ -96,22 +71,6 @@ $statements$self->{conf}
 </Location>
 $vhosts
 CONF
-    close $fh;
-}
-
-# httpd -k ARG, bounded: 1 when it succeeded.
-sub httpd {
-    my ($self, $arg) = @_;
-    my $rc = system('timeout', '30', $ENV{MI_HTTPD}, '-f',
-                    "$self->{dir}/httpd.conf", '-k', $arg);
-    return $rc == 0 ? 1 : 0;
-}
-
-sub pid {
-    my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/httpd.pid" or return 0;
-    chomp(my $pid = <$fh> // '');
-    return $pid && kill(0, $pid) ? $pid : 0;
 }
 
 # Starts the server and waits (at most 10 s) until /health answers
@@ -144,20 +103,6 @@ sub health_becomes {
         sleep 0.2;
     }
     return $code;
-}
-
-sub log_text {
-    my ($self) = @_;
-    open my $fh, '<', "$self->{dir}/error_log" or return '';
-    local $/;
-    return <$fh>;
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->pid;
-    $self->httpd('stop');
-    for (1 .. 100) { last unless $self->pid; sleep 0.1 }
 }
 
 # MI::Server::httpd_with(DIR, BODY, ARGS...): runs httpd once, bounded,
@@ -194,14 +139,6 @@ CONF
         $out .= <$log>;
     }
     return ($rc, $out);
-}
-
-sub DESTROY {
-    my ($self) = @_;
-    return unless $$ == $self->{owner};
-    local $?;    # the test's exit status
-    $self->stop;
-    File::Path::remove_tree($self->{dir});
 }
 
 1;
