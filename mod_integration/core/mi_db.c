@@ -175,6 +175,9 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
      * its first command: reconnect once, as run_or_retry does. */
     if (rc != 0 && apr_dbd_check_conn(db->driver, db->conn_pool, db->handle)
                        == APR_SUCCESS) {
+        if (session_of(db) != session) {
+            db->reconnects++;
+        }
         session = session_of(db);
         rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     }
@@ -325,6 +328,7 @@ static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
     /* The driver's text lives in the connection and is overwritten by the
      * next call: copy it now. */
     db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
+    db->errors++;
     if (db->in_txn) {
         db->failed = 1;
     }
@@ -554,8 +558,19 @@ static int run(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
  * half-done: nothing ran before it. */
 static int may_retry(mi_db_t *db, apr_pool_t *pool)
 {
-    return !db->used && !db->in_txn
-           && apr_dbd_check_conn(db->driver, pool, db->handle) == APR_SUCCESS;
+    int session;
+
+    if (db->used || db->in_txn) {
+        return 0;
+    }
+    session = session_of(db);
+    if (apr_dbd_check_conn(db->driver, pool, db->handle) != APR_SUCCESS) {
+        return 0;
+    }
+    if (session_of(db) != session) {
+        db->reconnects++;
+    }
+    return 1;
 }
 
 static int run_or_retry(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,

@@ -67,6 +67,9 @@ typedef struct {
     apr_interval_time_t timeout;    /* mi_db_bound's, for each transaction
                                      * when unnamed */
     const char *error;              /* last error, copied from the driver */
+    int errors;                     /* statements that failed on it */
+    int reconnects;                 /* times the driver opened a new
+                                     * session for it (PostgreSQL) */
 } mi_db_t;
 
 /* Rows of a select: each row an array of ncols strings, NULL for SQL NULL. */

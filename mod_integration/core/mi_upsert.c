@@ -329,7 +329,8 @@ static const char *response_of(upsert_t *u, json_t *after_created)
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
                           json_t *records, int run_after_create,
-                          const mi_idem_t *idem, const char **body)
+                          const mi_idem_t *idem, const char **body,
+                          mi_upsert_counts_t *counts)
 {
     upsert_t u;
     mi_result_e rc;
@@ -382,6 +383,11 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
         || (rc = mi_db_result(db, mi_db_commit(db))) != MI_OK) {
         mi_db_rollback(db);
         return rc;
+    }
+    if (counts) {
+        counts->created = u.log.created;
+        counts->updated = u.log.updated;
+        counts->failed = u.log.errors;
     }
     return MI_OK;
 }

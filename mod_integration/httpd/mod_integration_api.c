@@ -331,7 +331,7 @@ int mi_api_upsert(mi_req_t *req)
     }
     do {
         rc = mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                           run_after_create, idem, &body);
+                           run_after_create, idem, &body, NULL);
     } while (again(req, db, rc, &attempts));
     if (rc != MI_OK) {
         if (idem) {

@@ -27,7 +27,7 @@ static json_t *post_batches(fixture_t *f, int org, const char *records,
 
     if (mi_json_parse(f->p, records, strlen(records), &recs) != MI_JSON_OK
         || mi_upsert_run(f->db, f->p, mi_resource_find("batches"),
-                         &f->caller[org], recs, auto_dds, NULL, &text)
+                         &f->caller[org], recs, auto_dds, NULL, &text, NULL)
                != MI_OK
         || mi_json_parse(f->p, text, strlen(text), &resp) != MI_JSON_OK) {
         printf("# POST /batches failed: %s\n",

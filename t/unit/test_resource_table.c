@@ -204,7 +204,8 @@ static void test_engines(apr_pool_t *p)
        "the widgets table, an organization");
     caller.organization_id = org;
     mi_json_parse(p, recs, strlen(recs), &records);
-    ok(mi_upsert_run(db, p, &widgets, &caller, records, 1, NULL, &body)
+    ok(mi_upsert_run(db, p, &widgets, &caller, records, 1, NULL, &body,
+                     NULL)
            == MI_OK
        && mi_json_parse(p, body, strlen(body), &resp) == MI_JSON_OK,
        "upsert of widgets runs");

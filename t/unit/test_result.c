@@ -78,7 +78,7 @@ static void test_no_schema(apr_pool_t *p)
        "get without schema: DB");
     ok(mi_upsert_run(db, p, res, &caller,
                      records_of(p, "[{\"externalId\":\"A\",\"name\":\"a\"}]"),
-                     0, NULL, &body) == MI_ERR_DB,
+                     0, NULL, &body, NULL) == MI_ERR_DB,
        "upsert without schema: DB");
     ok(mi_idem_claim(db, p, &idem, &state, &status, &body) == MI_ERR_DB,
        "idempotency claim without schema: DB");
@@ -126,7 +126,7 @@ static void test_random_draw(apr_pool_t *p, mi_db_t *db, mi_caller_t *caller)
        "webhook: INTERNAL, not DB");
     ok(mi_upsert_run(db, p, res, caller,
                      records_of(p, "[{\"externalId\":\"R1\",\"name\":\"r\"}]"),
-                     0, NULL, &body) == MI_ERR_INTERNAL,
+                     0, NULL, &body, NULL) == MI_ERR_INTERNAL,
        "upsert: INTERNAL, not DB");
     mi_jsonw_init(&w, p, 256);
     ok(mi_records_get(db, p, res, caller->organization_id, "R1", &w)
@@ -134,7 +134,7 @@ static void test_random_draw(apr_pool_t *p, mi_db_t *db, mi_caller_t *caller)
     RAND_set_rand_method(saved);
     ok(mi_upsert_run(db, p, res, caller,
                      records_of(p, "[{\"externalId\":\"R1\",\"name\":\"r\"}]"),
-                     0, NULL, &body) == MI_OK,
+                     0, NULL, &body, NULL) == MI_OK,
        "with randomness back the same upsert succeeds");
 }
 

@@ -4,6 +4,26 @@
 #include "unit.h"
 #include "mi_tenant.h"
 
+/* The counts mi_upsert_run gives beside its body (the module's records
+ * metric): each record created, updated or failed. */
+static void test_counts(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
+                        const mi_caller_t *caller)
+{
+    static const char recs[] =
+        "[{\"externalId\":\"V1\",\"name\":\"One\"},"
+        "{\"externalId\":\"C3\",\"name\":\"Three\"},"
+        "{\"externalId\":\"C4\"},{\"name\":\"no id\"}]";
+    mi_upsert_counts_t counts = { -1, -1, -1 };
+    json_t *records = NULL;
+    const char *body = NULL;
+
+    mi_json_parse(p, recs, strlen(recs), &records);
+    ok(mi_upsert_run(db, p, res, caller, records, 0, NULL, &body, &counts)
+           == MI_OK, "upsert with counts runs");
+    ok(counts.created == 1 && counts.updated == 1 && counts.failed == 2,
+       "counts: 1 created, 1 updated, 2 failed");
+}
+
 static void test_upsert(apr_pool_t *p)
 {
     mi_db_t *db = unit_db(p);
@@ -58,6 +78,7 @@ static void test_upsert(apr_pool_t *p)
     is_str(json_string_value(json_object_get(entity, "name")), "Uno",
            "name updated");
     ok(json_is_null(json_object_get(entity, "city")), "null clears");
+    test_counts(db, p, res, &caller);
     mi_db_close(db);
 }
 

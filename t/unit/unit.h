@@ -100,7 +100,7 @@ static inline int unit_upsert(mi_db_t *db, apr_pool_t *p,
     const char *text = NULL;
 
     mi_json_parse(p, body, strlen(body), &recs);
-    return mi_upsert_run(db, p, res, caller, recs, 0, NULL, &text)
+    return mi_upsert_run(db, p, res, caller, recs, 0, NULL, &text, NULL)
                == APR_SUCCESS
            && mi_json_parse(p, text, strlen(text), resp) == MI_JSON_OK;
 }
