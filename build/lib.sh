@@ -28,6 +28,38 @@ ensure_packages() {
     apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# promtool, which t/metrics.t checks the metrics page with, exported as
+# MI_PROMTOOL. Debian ships it only in the prometheus package: 19 MB to
+# fetch, 96 MB installed with its web UI's JavaScript, and its postinst
+# starts a Prometheus server. So the package is downloaded (apt-get
+# download), never installed, and promtool alone (48 MB) is taken out of
+# it into MI_TOOLS_DIR, once. A promtool on the PATH is used as it is.
+ensure_promtool() {
+    local dir=${MI_TOOLS_DIR:-/var/cache/mod_integration-tools} tmp
+    if command -v promtool >/dev/null 2>&1; then
+        MI_PROMTOOL=$(command -v promtool)
+    elif [ -x "$dir/promtool" ]; then
+        MI_PROMTOOL=$dir/promtool
+    else
+        [ "$(id -u)" -eq 0 ] \
+            || die "no promtool: put one on the PATH, or run as root"
+        say "fetching promtool (from Debian's prometheus package, which is not installed)"
+        tmp=$(mktemp -d)
+        (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1) \
+            || { apt-get update -q >/dev/null
+                 (cd "$tmp" && apt-get download -q prometheus >/dev/null 2>&1); } \
+            || die "apt-get download prometheus failed"
+        mkdir -p "$dir"
+        dpkg-deb --fsys-tarfile "$tmp"/prometheus_*.deb \
+            | tar -xO ./usr/bin/promtool > "$dir/promtool.new"
+        chmod 755 "$dir/promtool.new"
+        mv "$dir/promtool.new" "$dir/promtool"
+        rm -rf "$tmp"
+        MI_PROMTOOL=$dir/promtool
+    fi
+    export MI_PROMTOOL
+}
+
 # The in-tree build; leaves the shell in $top.
 build() {
     cd "$top"

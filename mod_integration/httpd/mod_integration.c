@@ -14,11 +14,13 @@
 #include "mod_integration_conf.h"
 #include "mod_integration_dbd.h"
 #include "mod_integration_http.h"
+#include "mod_integration_metrics.h"
 #include "mod_integration_ratelimit.h"
 #include "mod_integration_route.h"
 #include "mod_integration_startup.h"
 #include "mi_text.h"
 #include "mod_integration_watchdog.h"
+#include <mod_status.h>
 
 #define MI_HANDLER "integration"
 
@@ -48,6 +50,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     mi_resources_init(pconf);
     mi_routes_init(pconf, mi_resources);
+    mi_metrics_setup(s);
     if (mi_startup_check(s, ptemp) != OK) {
         return !OK;
     }
@@ -184,15 +187,18 @@ static int handler(request_rec *r)
     switch (mi_route_match(r->pool, path, r->method_number, &route, params,
                            &allow)) {
     case MI_ROUTE_NO_PATH:
+        mi_metrics_request(r, NULL);
         return mi_http_error(r, HTTP_NOT_FOUND, "NOT_FOUND",
                              apr_psprintf(r->pool, "No endpoint %s", path));
     case MI_ROUTE_NO_METHOD:
+        mi_metrics_request(r, NULL);
         apr_table_setn(r->err_headers_out, "Allow", allow);
         return mi_http_error(r, HTTP_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
                              apr_psprintf(r->pool, "Method %s is not allowed "
                                           "here; allowed: %s", r->method,
                                           allow));
     case MI_ROUTE_FOUND:
+        mi_metrics_request(r, route);
         break;
     }
     req->route = route;
@@ -217,6 +223,12 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(mi_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(mi_metrics_log_transaction, NULL, NULL,
+                            APR_HOOK_MIDDLE);
+    /* mod_status's page, when it is loaded. */
+    APR_OPTIONAL_HOOK(ap, status_hook, mi_metrics_status, NULL, NULL,
+                      APR_HOOK_MIDDLE);
 }
 
 /* Not AP_DECLARE_MODULE: mod_integration.h already says APLOG_USE_MODULE for

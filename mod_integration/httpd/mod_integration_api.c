@@ -5,6 +5,7 @@
 #include "mod_integration_api.h"
 #include "mi_crypto.h"
 #include "mod_integration_http.h"
+#include "mod_integration_metrics.h"
 #include "mi_records.h"
 #include "mod_integration_route.h"
 #include "mi_text.h"
@@ -315,6 +316,7 @@ int mi_api_upsert(mi_req_t *req)
     apr_size_t len;
     json_t *records = read_records(req, &run_after_create, &buf, &len);
     const char *body;
+    mi_upsert_counts_t counts;
     mi_idem_t *idem;
     mi_result_e rc;
     mi_db_t *db;
@@ -331,7 +333,7 @@ int mi_api_upsert(mi_req_t *req)
     }
     do {
         rc = mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
-                           run_after_create, idem, &body, NULL);
+                           run_after_create, idem, &body, &counts);
     } while (again(req, db, rc, &attempts));
     if (rc != MI_OK) {
         if (idem) {
@@ -339,5 +341,6 @@ int mi_api_upsert(mi_req_t *req)
         }
         return mi_http_result(req, rc, NULL);
     }
+    mi_metrics_records(req->res, &counts);
     return mi_http_json_text(req->r, HTTP_OK, body, strlen(body));
 }

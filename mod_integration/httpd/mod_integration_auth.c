@@ -2,12 +2,14 @@
 #include <string.h>
 #include "mod_integration_auth.h"
 #include "mod_integration_http.h"
+#include "mod_integration_metrics.h"
 #include "mod_integration_ratelimit.h"
 #include "mod_integration_route.h"
 #include "mi_time.h"
 
 static int unauthorized(request_rec *r, const char *code, const char *msg)
 {
+    mi_metrics_auth_failure(code);
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                    strcmp(code, "AUTHENTICATION_REQUIRED")
                        ? "Bearer error=\"invalid_token\"" : "Bearer");
@@ -40,6 +42,7 @@ static int rate_limited(mi_req_t *req, int consume)
                        consume, &st);
     mi_ratelimit_headers(req->r, &st);
     if (!st.allowed) {
+        mi_metrics_rate_limited();
         mi_http_error(req->r, HTTP_TOO_MANY_REQUESTS, "RATE_LIMIT_EXCEEDED",
             apr_psprintf(req->r->pool, "Rate limit of %d requests per %d "
                          "seconds exceeded", st.limit,
@@ -90,6 +93,7 @@ int mi_auth_gate(mi_req_t *req)
     req->caller.integration_id = tok.integration_id;
     req->caller.token_id = tok.id;
     if (strcmp(tok.integration_status, "ACTIVE")) {
+        mi_metrics_auth_failure("INTEGRATION_INACTIVE");
         rate_limited(req, 0);
         mi_http_error(r, HTTP_FORBIDDEN, "INTEGRATION_INACTIVE",
                       apr_psprintf(r->pool, "Integration is %s; only ACTIVE "
@@ -98,6 +102,7 @@ int mi_auth_gate(mi_req_t *req)
         return 1;
     }
     if (!mi_scopes_contain(tok.scopes, req->route->scope)) {
+        mi_metrics_auth_failure("INSUFFICIENT_SCOPES");
         rate_limited(req, 0);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Bearer error=\"insufficient_"

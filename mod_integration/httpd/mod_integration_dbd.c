@@ -5,6 +5,7 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include "mod_integration_dbd.h"
+#include "mod_integration_metrics.h"
 #include "mi_migrate.h"
 
 /* How long a process answers 503 at once after a failed connect. */
@@ -107,6 +108,7 @@ static ap_dbd_t *take(server_rec *s, apr_pool_t *pool, apr_time_t started,
     apr_thread_mutex_unlock(g->lock);
 
     if ((dbd = dbd_open(pool, s)) == NULL) {
+        mi_metrics_db_connect_failed();
         *why = "cannot connect to the database (mod_dbd says why)";
         apr_thread_mutex_lock(g->lock);
         g->available++;
@@ -180,6 +182,7 @@ mi_db_t *mi_dbd_open(server_rec *s, apr_pool_t *pool, void **handle,
 
 void mi_dbd_close(server_rec *s, mi_db_t *db, void *handle)
 {
+    mi_metrics_db_used(db);
     if (handle) {
         mi_db_rollback(db);
         give_back(s, handle);

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <string.h>
 #include "mod_integration_http.h"
+#include "mod_integration_metrics.h"
 #include "mi_buf.h"
 #include "mod_integration_route.h"
 #include "mi_jsonw.h"
@@ -98,6 +99,7 @@ int mi_http_unavailable(mi_req_t *req)
                       : req->db_error ? req->db_error : "no connection";
     unsigned int skipped = 0;
 
+    mi_metrics_db_unavailable();
     if (loud(&skipped)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r, MI_LOGNO(00101)
                       "database unavailable: %s%s", why,

@@ -85,6 +85,12 @@ void mi_routes_init(apr_pool_t *pool, const mi_resource_t *const *resources)
     nroutes = table->nelts;
 }
 
+const mi_route_t *mi_routes_table(int *n)
+{
+    *n = nroutes;
+    return routes;
+}
+
 /* httpd's ap_method_name_of may answer HEAD for M_GET. */
 static const char *method_name(int method)
 {

@@ -33,6 +33,9 @@ typedef enum {
  * before any request (post_config), with the pool the table lives in. */
 void mi_routes_init(apr_pool_t *pool, const mi_resource_t *const *resources);
 
+/* The table mi_routes_init built, *n routes (the metrics' route labels). */
+const mi_route_t *mi_routes_table(int *n);
+
 /* Matches a path relative to the API base ("/suppliers/A%2FB"). On
  * MI_ROUTE_FOUND sets *route and params (the raw "*" segments in their
  * order, still percent-encoded; NULL past the route's); on

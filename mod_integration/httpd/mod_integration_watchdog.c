@@ -18,6 +18,7 @@
 #include <apr_optional.h>
 #include <mod_watchdog.h>
 #include "mod_integration_dbd.h"
+#include "mod_integration_metrics.h"
 #include "mi_delivery.h"
 #include "mi_outbox.h"
 #include "mi_sender.h"
@@ -131,6 +132,7 @@ static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
 
         *(mi_delivery_t *)apr_array_push(all) = o->delivery;
         results[i] = o->result;
+        mi_metrics_delivery(&o->result);
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
                      "webhook delivery %s (%s) attempt %d: %s",
                      o->delivery.id, o->delivery.event,
