@@ -325,6 +325,10 @@ int mi_api_upsert(mi_req_t *req)
     if (!records) {
         return OK;
     }
+    /* For the access log's %{integration-records}n (docs/logs.md). */
+    apr_table_setn(req->r->notes, "integration-records",
+                   apr_psprintf(req->r->pool, "%" APR_SIZE_T_FMT,
+                                json_array_size(records)));
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }

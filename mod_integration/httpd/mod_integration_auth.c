@@ -7,9 +7,40 @@
 #include "mod_integration_route.h"
 #include "mi_time.h"
 
-static int unauthorized(request_rec *r, const char *code, const char *msg)
+/* The audit line of a refusal, at info (API.md section 11): the client's
+ * address and the token's display prefix (its first MI_TOKEN_DISPLAY_LEN
+ * characters, what `integration-admin token list` shows), never the token.
+ * A token that is not well formed may be anything, a secret pasted in the
+ * wrong place included: only its length is logged. token_id: the token's,
+ * once it is known. */
+static void audit_refusal(request_rec *r, const char *code, const char *raw,
+                          const char *token_id)
 {
+    const char *token = "no token";
+
     mi_metrics_auth_failure(code);
+    if (!APLOG_R_IS_LEVEL(r, APLOG_INFO)) {
+        return;
+    }
+    if (raw && mi_token_well_formed(raw)) {
+        token = apr_psprintf(r->pool, "token %.*s...%s%s",
+                             MI_TOKEN_DISPLAY_LEN, raw,
+                             token_id ? " id " : "",
+                             token_id ? token_id : "");
+    }
+    else if (raw) {
+        token = apr_psprintf(r->pool, "a malformed token of %" APR_SIZE_T_FMT
+                             " characters", strlen(raw));
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, MI_LOGNO(00202)
+                  "authentication failed: %s from %s, %s", code,
+                  r->useragent_ip, token);
+}
+
+static int unauthorized(request_rec *r, const char *raw, const char *code,
+                        const char *msg)
+{
+    audit_refusal(r, code, raw, NULL);
     apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                    strcmp(code, "AUTHENTICATION_REQUIRED")
                        ? "Bearer error=\"invalid_token\"" : "Bearer");
@@ -52,6 +83,17 @@ static int rate_limited(mi_req_t *req, int consume)
     return 0;
 }
 
+/* Who called, for the access log (API.md section 11): REMOTE_USER (%u) is
+ * the token's id; the notes integration-org and integration-id (%{...}n)
+ * its organization and integration. */
+static void identify(request_rec *r, const mi_token_info_t *tok)
+{
+    r->user = apr_pstrdup(r->pool, tok->id);
+    r->ap_auth_type = "Bearer";
+    apr_table_setn(r->notes, "integration-org", tok->organization_id);
+    apr_table_setn(r->notes, "integration-id", tok->integration_id);
+}
+
 int mi_auth_gate(mi_req_t *req)
 {
     request_rec *r = req->r;
@@ -63,12 +105,12 @@ int mi_auth_gate(mi_req_t *req)
     apr_int64_t now = mi_now_ms();
 
     if (!header) {
-        return unauthorized(r, "AUTHENTICATION_REQUIRED",
+        return unauthorized(r, NULL, "AUTHENTICATION_REQUIRED",
                             "Authorization header is required");
     }
     raw = bearer_token(header);
     if (!raw || !mi_token_well_formed(raw)) {
-        return unauthorized(r, "INVALID_TOKEN_FORMAT",
+        return unauthorized(r, raw, "INVALID_TOKEN_FORMAT",
                             "Authorization must be \"Bearer eudr_live_\" "
                             "followed by 48 lowercase hex characters");
     }
@@ -78,22 +120,24 @@ int mi_auth_gate(mi_req_t *req)
     rc = mi_token_lookup(db, r->pool, raw, &tok);
     if (rc == MI_ERR_NOT_FOUND) {
         /* Not the route's 404: an unknown token is the gate's 401. */
-        return unauthorized(r, "INVALID_TOKEN", "Invalid API token");
+        return unauthorized(r, raw, "INVALID_TOKEN", "Invalid API token");
     }
     if (rc != MI_OK) {
         return mi_http_result(req, rc, NULL), 1;
     }
     if (tok.revoked) {
-        return unauthorized(r, "TOKEN_REVOKED", "API token has been revoked");
+        return unauthorized(r, raw, "TOKEN_REVOKED",
+                            "API token has been revoked");
     }
     if (tok.expires_at >= 0 && tok.expires_at <= now) {
-        return unauthorized(r, "TOKEN_EXPIRED", "API token has expired");
+        return unauthorized(r, raw, "TOKEN_EXPIRED", "API token has expired");
     }
     req->caller.organization_id = tok.organization_id;
     req->caller.integration_id = tok.integration_id;
     req->caller.token_id = tok.id;
+    identify(r, &tok);
     if (strcmp(tok.integration_status, "ACTIVE")) {
-        mi_metrics_auth_failure("INTEGRATION_INACTIVE");
+        audit_refusal(r, "INTEGRATION_INACTIVE", raw, tok.id);
         rate_limited(req, 0);
         mi_http_error(r, HTTP_FORBIDDEN, "INTEGRATION_INACTIVE",
                       apr_psprintf(r->pool, "Integration is %s; only ACTIVE "
@@ -102,7 +146,7 @@ int mi_auth_gate(mi_req_t *req)
         return 1;
     }
     if (!mi_scopes_contain(tok.scopes, req->route->scope)) {
-        mi_metrics_auth_failure("INSUFFICIENT_SCOPES");
+        audit_refusal(r, "INSUFFICIENT_SCOPES", raw, tok.id);
         rate_limited(req, 0);
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        apr_psprintf(r->pool, "Bearer error=\"insufficient_"
