@@ -1,20 +1,34 @@
 # PostgreSQL only: the database goes away and comes back while httpd runs.
 # During the outage requests get 503 with Retry-After; afterwards they
 # succeed again within seconds, without an httpd restart (DESIGN.md 5).
+# The metrics count the 503s and the reconnects (docs/metrics.md).
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
+use Apache::TestRequest ();
+use LWP::UserAgent ();
 use Time::HiRes qw(time sleep);
 use MI::Test;
 
-plan tests => 16, have_lwp;
+plan tests => 21, have_lwp;
 
 die "this suite runs against PostgreSQL only" unless db_driver() eq 'pgsql';
 my $pg_ctl = $ENV{MI_PG_CTL} or die "MI_PG_CTL is not set";
 
 my $t = tenant();
 my $tok = $t->{token};
+
+# A sample of the metrics page (fetched directly, not through a proxy).
+my $ua = LWP::UserAgent->new(keep_alive => 0);
+my $metrics = 'http://' . Apache::TestRequest::hostport() . '/integration-metrics';
+sub metric {
+    my ($name) = @_;
+    my $text = $ua->get($metrics)->content;
+    return $text =~ /^\Q$name\E (\S+)$/m ? $1 : undef;
+}
+my %m0 = map { $_ => metric($_) // 0 } qw(integration_db_unavailable_total
+    integration_db_connect_failures_total integration_db_reconnects_total);
 
 # Warm every pooled connection of every child.
 for (1 .. 40) {
@@ -55,6 +69,14 @@ ok t_cmp($outage{503} // 0, 60, 'every request of the outage got 503');
 my $ours = grep { /MI00101/ } @lines;
 ok t_cmp($ours <= 2 * 4, 1,
          "the module logged the outage $ours times (at most 2 per child)");
+ok t_cmp(metric('integration_db_unavailable_total')
+         - $m0{integration_db_unavailable_total} >= 63, 1,
+         'integration_db_unavailable_total counted every 503');
+ok t_cmp(metric('integration_db_connect_failures_total')
+         - $m0{integration_db_connect_failures_total} >= 1, 1,
+         'and the failed connects');
+ok t_cmp(metric('integration_database_up'), 0,
+         'the page says the database is down');
 
 system($pg_ctl, 'start') == 0 or die "pg_ctl start failed";
 my $start = time;
@@ -97,3 +119,7 @@ $r = api(GET => '/health');
 ok t_cmp($r->code, 200, 'health up after the restart');
 $r = api(GET => '/suppliers/A-1', token => $tok);
 ok t_cmp(json_of($r)->{name}, 'after', 'data intact');
+ok t_cmp(metric('integration_db_reconnects_total')
+         - $m0{integration_db_reconnects_total} >= 1, 1,
+         'integration_db_reconnects_total counted the reconnects');
+ok t_cmp(metric('integration_database_up'), 1, 'the database is up again');
