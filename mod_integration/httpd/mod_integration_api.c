@@ -335,10 +335,13 @@ int mi_api_upsert(mi_req_t *req)
     if (idempotency_answered(req, db, buf, len, &idem)) {
         return OK;
     }
+    /* Counted, so that on SQLite the delivery thread lets it go first. */
+    mi_metrics_write_begin();
     do {
         rc = mi_upsert_run(db, req->r->pool, req->res, &req->caller, records,
                            run_after_create, idem, &body, &counts);
     } while (again(req, db, rc, &attempts));
+    mi_metrics_write_end();
     if (rc != MI_OK) {
         if (idem) {
             mi_idem_release(db, req->r->pool, idem);

@@ -251,6 +251,33 @@ void mi_metrics_auth_failure(const char *code)
     }
 }
 
+void mi_metrics_write_begin(void)
+{
+    if (table) {
+        apr_atomic_set64(&table->last_write_begin,
+                         (apr_uint64_t)apr_time_now());
+        apr_atomic_inc64(&table->writes_in_flight);
+    }
+}
+
+void mi_metrics_write_end(void)
+{
+    if (table) {
+        apr_atomic_dec64(&table->writes_in_flight);
+    }
+}
+
+int mi_metrics_writes_in_flight(void)
+{
+    apr_time_t began;
+
+    if (!table || apr_atomic_read64(&table->writes_in_flight) == 0) {
+        return 0;
+    }
+    began = (apr_time_t)apr_atomic_read64(&table->last_write_begin);
+    return apr_time_now() - began < apr_time_from_sec(2);
+}
+
 void mi_metrics_rate_limited(void)
 {
     if (table) {

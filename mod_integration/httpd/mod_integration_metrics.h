@@ -66,6 +66,8 @@ typedef struct {
     apr_uint64_t db_reconnects;
     apr_uint64_t deliveries[MI_DELIVERY_OUTCOMES];
     mi_histogram_t delivery_durations;
+    apr_uint64_t writes_in_flight;      /* bulk upserts writing now */
+    apr_uint64_t last_write_begin;      /* apr_time_t of the latest */
 } mi_metrics_table_t;
 
 extern const char *const mi_metrics_methods[MI_METRICS_METHODS];
@@ -111,6 +113,14 @@ void mi_metrics_records(const mi_resource_t *res,
 
 /* One attempt at a webhook delivery. */
 void mi_metrics_delivery(const mi_send_result_t *result);
+
+/* A bulk upsert begins and ends its writing, in any child. */
+void mi_metrics_write_begin(void);
+void mi_metrics_write_end(void);
+
+/* Whether one is writing now: the count, trusted for 2 s after the latest
+ * began (a child killed in the middle leaves its write counted). */
+int mi_metrics_writes_in_flight(void);
 
 /* mod_integration_metrics_page.c: the integration-metrics handler, and
  * mod_status's status_hook. */

@@ -188,6 +188,10 @@ static void counters(request_rec *r, const mi_metrics_table_t *t)
                apr_psprintf(r->pool, "code=\"%s\"", mi_metrics_auth_codes[i]),
                get(&t->auth_failures[i]));
     }
+    family(r, "integration_writes_in_flight", "gauge",
+           "Bulk upserts writing now, in every child.");
+    sample(r, "integration_writes_in_flight", NULL,
+           get(&t->writes_in_flight));
     family(r, "integration_rate_limited_total", "counter",
            "Requests refused with 429 RATE_LIMIT_EXCEEDED.");
     sample(r, "integration_rate_limited_total", NULL, get(&t->rate_limited));

@@ -15,6 +15,7 @@
  */
 #include "mod_integration_watchdog.h"
 #include <pthread.h>
+#include <string.h>
 #include <apr_optional.h>
 #include <mod_watchdog.h>
 #include "mod_integration_dbd.h"
@@ -45,6 +46,11 @@
 #define MI_RECORD_EVERY apr_time_from_msec(20)
 /* The longest wait for network activity between two looks at stopping. */
 #define MI_POLL_MAX apr_time_from_msec(100)
+/* On SQLite, whose one write lock the thread shares with requests, a
+ * request's bulk write goes first: before it takes a connection to write,
+ * the thread waits while one is writing, at most this long (so that
+ * deliveries go on beside a steady stream of writes). */
+#define MI_YIELD_MAX apr_time_from_msec(50)
 
 /* The child's pools are destroyed while mod_watchdog's thread may still
  * be delivering: a pre-cleanup of the child pool sets stopping and waits
@@ -54,6 +60,20 @@
 static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
 
+static void yield_to_writes(server_rec *s)
+{
+    const dbd_cfg_t *cfg = mi_dbd_config(s);
+    apr_time_t until = apr_time_now() + MI_YIELD_MAX;
+
+    if (!cfg || !cfg->name || strcmp(cfg->name, "sqlite3")) {
+        return;
+    }
+    while (!stopping && mi_metrics_writes_in_flight()
+           && apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(1));
+    }
+}
+
 /* Fans queued events out to delivery rows, then claims up to room due
  * deliveries and starts them: how many were claimed, -1 on a failure. */
 static int claim(server_rec *s, apr_pool_t *pool, mi_sender_t *sender,
@@ -61,11 +81,12 @@ static int claim(server_rec *s, apr_pool_t *pool, mi_sender_t *sender,
 {
     const char *why = NULL;
     void *handle;
-    mi_db_t *db = mi_dbd_open(s, pool, &handle, &why);
+    mi_db_t *db;
     apr_array_header_t *claimed = NULL, *refused;
     int taken, i;
 
-    if (!db) {
+    yield_to_writes(s);
+    if (!(db = mi_dbd_open(s, pool, &handle, &why))) {
         return -1;
     }
     if (mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, &taken)
@@ -140,6 +161,9 @@ static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
                      o->result.success ? "delivered" : o->result.error);
     }
     apr_array_cat(all, unsent);
+    if (!cancel) {
+        yield_to_writes(s);
+    }
     db = mi_dbd_open(s, pool, &handle, &why);
     /* Not recorded: the leases run out and the attempts are made again;
      * delivery is at least once. */
