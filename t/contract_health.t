@@ -52,7 +52,7 @@ else {
             . "WHERE datname = '$pgdb'");
 }
 ok t_cmp($s->health_becomes(503), 503, 'health: 503 once it does not');
-my $r = $s->ua->get($s->url('/health'));
+my $r = $s->last_health;
 ok t_cmp($r->header('Content-Type') // '', qr{^application/json(?:;|\z)},
          '503: Content-Type application/json');
 ok t_cmp(json_of($r)->{error}, 'SERVICE_UNAVAILABLE', '503: SERVICE_UNAVAILABLE');
@@ -73,8 +73,9 @@ else {
     db_rows("ALTER DATABASE $pgdb ALLOW_CONNECTIONS true");
 }
 ok t_cmp($s->health_becomes(200), 200, 'health: 200 again, without a restart');
-ok t_cmp(json_of($s->ua->get($s->url('/health')))->{status}, 'ok',
-         'health says ok');
+# That answer's (another child may still be in the second of 503s that
+# follows a failed connect).
+ok t_cmp(json_of($s->last_health)->{status}, 'ok', 'health says ok');
 ok t_cmp(scalar(() = $s->log_text =~ /exit signal|AH00052/g), 0,
          'no child exited by a signal');
 $s->stop;

@@ -94,16 +94,18 @@ sub graceful {
 
 # The status /health settles on within 10 s (the first answer of a new
 # child may still be the old generation's).
+# The answer it settled on is kept: last_health.
 sub health_becomes {
     my ($self, $want) = @_;
-    my $code = 0;
+    my $r;
     for (1 .. 50) {
-        $code = $self->{ua}->get($self->url('/health'))->code;
-        return $code if $code == $want;
+        $r = $self->{last_health} = $self->{ua}->get($self->url('/health'));
+        return $r->code if $r->code == $want;
         sleep 0.2;
     }
-    return $code;
+    return $r->code;
 }
+sub last_health { $_[0]{last_health} }
 
 # MI::Server::httpd_with(DIR, BODY, ARGS...): runs httpd once, bounded,
 # with a minimal configuration in DIR (ServerRoot, a Listen it never
