@@ -8,6 +8,9 @@ build_packages=(apache2 apache2-dev libaprutil1-dbd-sqlite3
     automake libtool make gcc sqlite3 curl)
 test_packages=(postgresql libapache2-mod-perl2 libwww-perl nghttp2-client
     libio-socket-ssl-perl openssl redis-server pgbouncer)
+# build/dev package (and the package pass of build/dev test): dh and
+# dh_apache2 (the latter comes with apache2-dev), lintian.
+package_packages=(debhelper dpkg-dev fakeroot lintian)
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf '%s: %s\n' "$(basename "$0")" "$*" >&2; exit 1; }
