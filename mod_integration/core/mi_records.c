@@ -28,7 +28,7 @@ static int parse_positive(const char *s, int max, int *out)
 }
 
 const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
-                          mi_page_t *page)
+                          int cursors, mi_page_t *page)
 {
     const char *v;
 
@@ -36,6 +36,19 @@ const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
     page->limit = MI_PAGE_LIMIT_DEFAULT;
     page->since = -1;
     page->ids = NULL;
+    page->cursor = NULL;
+    if (cursors && (v = apr_table_get(query, "cursor")) != NULL) {
+        if (apr_table_get(query, "page")) {
+            return "page cannot be combined with cursor";
+        }
+        /* Checked against its listing by mi_records_list; only its
+         * length here. */
+        if (*v == '\0' || strlen(v) > MI_CURSOR_MAX) {
+            return MI_CURSOR_INVALID;
+        }
+        page->cursor = v;
+        page->page = 0;
+    }
     /* Pages past 1,000,000 have no use and would overflow the offset. */
     if ((v = apr_table_get(query, "page")) != NULL
         && !parse_positive(v, 1000000, &page->page)) {
@@ -117,34 +130,45 @@ static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
     mi_jsonw_lit(w, "}");
 }
 
-/* The rows of one page, and their total when the version's total (all
- * the organization's records of the type) is not it. */
+/* The rows of one page, one more than its limit if there are (so that
+ * the page knows whether any follows), and their total when the version's
+ * total (all the organization's records of the type) is not it. after:
+ * the cursor's place, or NULL for the page's offset. */
 static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
                                const mi_resource_t *res, const char *org,
-                               const mi_page_t *page, mi_rows_t *rows,
+                               const mi_page_t *page,
+                               const mi_cursor_t *after, mi_rows_t *rows,
                                apr_int64_t *total)
 {
-    const char *args[5];
-    const mi_stmt_t *list = &res->sql.list, *count = &res->sql.count;
+    const char *args[6];
+    const mi_stmt_t *list, *count = &res->sql.count;
     mi_rows_t n;
-    int nargs = 4;
+    int nargs = 0, nfilter;
 
-    args[0] = org;
-    args[1] = mi_db_int(pool, page->since);
+    args[nargs++] = org;
+    args[nargs++] = mi_db_int(pool, page->since);
     if (page->ids) {
-        args[2] = page->ids;
-        list = &res->sql.list_ids;
+        args[nargs++] = page->ids;
         count = &res->sql.count_ids;
-        nargs = 5;
     }
-    args[nargs - 2] = apr_itoa(pool, page->limit);
-    args[nargs - 1] = mi_db_int(pool,
-                                (apr_int64_t)(page->page - 1) * page->limit);
+    nfilter = nargs;
+    if (after) {
+        list = page->ids ? &res->sql.list_ids_after : &res->sql.list_after;
+        args[nargs++] = mi_db_int(pool, after->synced_at);
+        args[nargs++] = after->id;
+        args[nargs++] = apr_itoa(pool, page->limit + 1);
+    }
+    else {
+        list = page->ids ? &res->sql.list_ids : &res->sql.list;
+        args[nargs++] = apr_itoa(pool, page->limit + 1);
+        args[nargs++] = mi_db_int(pool, (apr_int64_t)(page->page - 1)
+                                        * page->limit);
+    }
     if (mi_db_select(db, pool, list, rows, nargs, args) != APR_SUCCESS) {
         return mi_db_failure(db);
     }
     if (page->ids || page->since >= 0) {
-        if (mi_db_select(db, pool, count, &n, nargs - 2, args) != APR_SUCCESS
+        if (mi_db_select(db, pool, count, &n, nfilter, args) != APR_SUCCESS
             || n.nrows != 1) {
             return mi_db_failure(db);
         }
@@ -153,38 +177,83 @@ static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
     return MI_OK;
 }
 
+/* The nextCursor of a page: after its last entity when another follows
+ * (the page read one more than its limit), else null. */
+static mi_result_e write_next(mi_jsonw_t *out, apr_pool_t *pool,
+                              const mi_resource_t *res, const char *org,
+                              const unsigned char *key, const mi_rows_t *rows,
+                              int limit)
+{
+    const char **last;
+    const char *next;
+    mi_cursor_t pos;
+
+    mi_jsonw_lit(out, ",\"nextCursor\":");
+    if (rows->nrows <= limit) {
+        mi_jsonw_lit(out, "null");
+        return MI_OK;
+    }
+    last = rows->rows[limit - 1];
+    pos.synced_at = apr_atoi64(last[MI_COL_LAST_SYNCED_AT]);
+    pos.id = last[MI_COL_ID];
+    if (!(next = mi_cursor_encode(pool, key, org, res->plural, &pos))) {
+        return MI_ERR_INTERNAL;
+    }
+    mi_jsonw_str(out, next);
+    return MI_OK;
+}
+
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
                             const mi_page_t *page, mi_listcache_t *cache,
-                            mi_jsonw_t *out)
+                            mi_conditional_t *cond, mi_jsonw_t *out)
 {
     apr_int64_t total, version;
     apr_size_t len;
-    const char *key, *kept;
+    const char *key, *kept, *what;
+    mi_cursor_t after;
     mi_rows_t rows;
     apr_size_t start = out->len;
     mi_result_e rc;
-    int i;
+    int i, shown;
 
+    if (page->cursor && !mi_cursor_decode(pool, cond->key, org, res->plural,
+                                          page->cursor, &after)) {
+        return MI_ERR_INVALID;
+    }
     /* The version first: rows read after it are at least as new, so what
-     * is kept under it is never older than it. */
+     * is kept (or tagged) under it is never older than it. */
     if ((rc = mi_counts_get(db, pool, org, res->entity_type, &total,
                             &version)) != MI_OK) {
         return rc;
     }
-    key = apr_psprintf(pool, "%s %s %d %d %" APR_INT64_T_FMT " %s", org,
+    /* A cursor's page is kept under the cursor (checked above, so that
+     * only this organization's own can name an entry of it). */
+    key = apr_psprintf(pool, "%s %s %d %d %" APR_INT64_T_FMT " %s %s", org,
                        res->plural, page->page, page->limit, page->since,
-                       page->ids ? page->ids : "");
+                       page->ids ? page->ids : "",
+                       page->cursor ? page->cursor : "");
+    what = apr_psprintf(pool, "list %" APR_INT64_T_FMT " %s", version, key);
+    if (!(cond->etag = mi_etag_make(pool, cond->key, org, what,
+                                    strlen(what)))) {
+        return MI_ERR_INTERNAL;
+    }
+    if ((cond->not_modified = mi_etag_matches(cond->if_none_match,
+                                              cond->etag))) {
+        return MI_OK;
+    }
     if ((kept = mi_listcache_get(cache, pool, key, version, &len)) != NULL) {
         mi_jsonw_raw(out, kept, len);
         return MI_OK;
     }
-    if ((rc = select_page(db, pool, res, org, page, &rows, &total))
+    if ((rc = select_page(db, pool, res, org, page,
+                          page->cursor ? &after : NULL, &rows, &total))
             != MI_OK) {
         return rc;
     }
+    shown = rows.nrows > page->limit ? page->limit : rows.nrows;
     mi_jsonw_lit(out, "{\"entities\":[");
-    for (i = 0; i < rows.nrows; i++) {
+    for (i = 0; i < shown; i++) {
         if (i) {
             mi_jsonw_lit(out, ",");
         }
@@ -193,9 +262,18 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
     mi_jsonw_lit(out, "],\"total\":");
     mi_jsonw_int(out, total);
     mi_jsonw_lit(out, ",\"page\":");
-    mi_jsonw_int(out, page->page);
+    if (page->cursor) {
+        mi_jsonw_lit(out, "null");
+    }
+    else {
+        mi_jsonw_int(out, page->page);
+    }
     mi_jsonw_lit(out, ",\"limit\":");
     mi_jsonw_int(out, page->limit);
+    if ((rc = write_next(out, pool, res, org, cond->key, &rows, page->limit))
+            != MI_OK) {
+        return rc;
+    }
     mi_jsonw_lit(out, "}");
     mi_listcache_put(cache, key, version, out->buf + start, out->len - start);
     return MI_OK;

@@ -44,6 +44,9 @@ typedef struct {
                              * (org, now, now, now, org) -> ext, id */
     mi_stmt_t update;       /* chunked, then (now, now, org) -> ext, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
+    mi_stmt_t list_after;   /* a cursor's page, the records after a place
+                             * in the order: (org, since, synced_at, id,
+                             * limit) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t get;          /* (org, external_id) -> columns */
     mi_stmt_t remove;       /* (org, external_id) -> id */
@@ -51,6 +54,8 @@ typedef struct {
     mi_stmt_t resolve;      /* (org, JSON array of external_ids) -> ext, id */
     mi_stmt_t list_ids;     /* list, limited to a JSON array of external_ids:
                              * (org, since, ids, limit, offset) */
+    mi_stmt_t list_ids_after;   /* list_after, so limited: (org, since,
+                                 * ids, synced_at, id, limit) */
     mi_stmt_t count_ids;    /* (org, since, ids) -> count */
 } mi_resource_sql_t;
 

@@ -154,32 +154,38 @@ static const char *ids_param(mi_dialect_e d)
         : "(SELECT jsonb_array_elements_text(CAST(%s AS jsonb)))";
 }
 
-/* One page of records, optionally only those of a list of external_ids.
- * On PostgreSQL the page is found in the index alone, (organization_id,
- * last_synced_at, id), however deep the offset, and only its rows are read
- * from the table; SQLite walks its covering index quickly enough, and the
+/* One page of records, optionally only those of a list of external_ids,
+ * either at an offset or after a place in the order (a cursor's: seek,
+ * (last_synced_at, id) > (synced_at, id), a range of the index however
+ * deep). On PostgreSQL the page is found in the index alone,
+ * (organization_id, last_synced_at, id), and only its rows are read from
+ * the table; SQLite walks its covering index quickly enough, and the
  * extra lookups by id would cost it more than they save. */
 static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
-                            mi_dialect_e d, const char *cols, int by_ids)
+                            mi_dialect_e d, const char *cols, int by_ids,
+                            int seek)
 {
     const char *ip = INT_PARAM;
     const char *ids = by_ids
         ? apr_pstrcat(p, " AND external_id IN ", ids_param(d), NULL) : "";
+    const char *after = seek
+        ? " AND (last_synced_at, id) > ({bigint:%s}, %s)" : "";
+    const char *rest = seek ? "" : " OFFSET {bigint:%s}";
 
     if (d == MI_DIALECT_SQLITE3) {
         return apr_psprintf(p,
             "SELECT %s FROM %s AS t WHERE organization_id = %%s "
-            "AND last_synced_at > %s%s ORDER BY last_synced_at, id "
-            "LIMIT %s OFFSET %s", cols, res->table, ip, ids, ip, ip);
+            "AND last_synced_at > %s%s%s ORDER BY last_synced_at, id "
+            "LIMIT %s%s", cols, res->table, ip, ids, after, ip, rest);
     }
     /* = ANY(ARRAY(...)): the page's ids first, then one primary key
      * lookup each (an IN could be planned as a scan of the whole table). */
     return apr_psprintf(p,
         "SELECT %s FROM %s AS t WHERE t.id = ANY(ARRAY(SELECT id FROM %s "
-        "WHERE organization_id = %%s AND last_synced_at > %s%s "
-        "ORDER BY last_synced_at, id LIMIT %s OFFSET %s)) "
+        "WHERE organization_id = %%s AND last_synced_at > %s%s%s "
+        "ORDER BY last_synced_at, id LIMIT %s%s)) "
         "ORDER BY t.last_synced_at, t.id", cols, res->table, res->table, ip,
-        ids, ip, ip);
+        ids, after, ip, rest);
 }
 
 static void name_stmt(apr_pool_t *p, mi_stmt_t *st, const mi_resource_t *res,
@@ -204,6 +210,8 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     name_stmt(p, &sql->guard, res, "guard");
     name_stmt(p, &sql->resolve, res, "resolve");
     name_stmt(p, &sql->list_ids, res, "list_ids");
+    name_stmt(p, &sql->list_after, res, "list_after");
+    name_stmt(p, &sql->list_ids_after, res, "list_ids_after");
     name_stmt(p, &sql->count_ids, res, "count_ids");
     /* One text where the dialects agree (sql[1] NULL: mi_db.h). */
     sql->count.sql[0] = apr_psprintf(p,
@@ -224,8 +232,10 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
 
         sql->insert.sql[d] = insert_sql(p, res, dl);
         sql->update.sql[d] = update_sql(p, res, dl);
-        sql->list.sql[d] = list_sql(p, res, dl, cols, 0);
-        sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1);
+        sql->list.sql[d] = list_sql(p, res, dl, cols, 0, 0);
+        sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1, 0);
+        sql->list_after.sql[d] = list_sql(p, res, dl, cols, 0, 1);
+        sql->list_ids_after.sql[d] = list_sql(p, res, dl, cols, 1, 1);
         sql->count_ids.sql[d] = apr_psprintf(p,
             "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
             "AND last_synced_at > {bigint:%%s} AND external_id IN %s",

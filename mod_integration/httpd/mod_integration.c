@@ -96,6 +96,11 @@ static void child_init(apr_pool_t *p, server_rec *s)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs, MI_LOGNO(00009)
                          "mod_integration: no listing cache in this process");
         }
+        if ((rv = mi_keys_create(&vc->keys, p)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, vs, MI_LOGNO(00011)
+                         "mod_integration: no key cache in this process; "
+                         "the key is read at every listing");
+        }
     }
 }
 
@@ -203,6 +208,11 @@ static int handler(request_rec *r)
     }
     req->route = route;
     req->res = route->resource ? mi_resource_find(route->resource) : NULL;
+    /* Whatever a token reads is its organization's: no shared cache may
+     * keep it, and the client's own must ask again (a conditional GET). */
+    if (route->scope) {
+        apr_table_setn(r->headers_out, "Cache-Control", "private, no-cache");
+    }
     if (route->scope && mi_auth_gate(req)) {
         mi_req_db_done(req);
         return OK;

@@ -14,6 +14,7 @@
 #include "mi_delivery.h"
 #include "mi_db.h"
 #include "mi_json.h"
+#include "mi_keys.h"
 #include "mi_listcache.h"
 #include "mi_redis.h"
 #include "mi_resource.h"
@@ -39,6 +40,8 @@ typedef struct {
                                          * that counts for every node, or
                                          * NULL (shm) */
     mi_listcache_t *lists;      /* this process's, set in child_init */
+    mi_keys_t *keys;            /* this process's copy of the database's
+                                 * listing key, set in child_init */
     apr_interval_time_t db_timeout;     /* longest wait for the database */
     struct mi_gate_t *gate;     /* this process's connection count, set in
                                  * child_init (mod_integration_dbd.c) */

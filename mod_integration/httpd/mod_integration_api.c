@@ -40,11 +40,57 @@ int mi_api_openapi(mi_req_t *req)
                              mi_openapi_json_len);
 }
 
+const unsigned char *mi_api_listing_key(mi_req_t *req, mi_db_t *db)
+{
+    const unsigned char *key;
+    mi_result_e rc;
+
+    if ((rc = mi_keys_listing(req->conf->keys, db, req->r->pool, &key))
+            != MI_OK) {
+        mi_http_result(req, rc, NULL);
+        return NULL;
+    }
+    return key;
+}
+
+int mi_api_tagged_json(mi_req_t *req, const unsigned char *key,
+                       const char *text, apr_size_t len)
+{
+    request_rec *r = req->r;
+    const char *what = apr_pstrcat(r->pool, "body ", text, NULL);
+    const char *etag = mi_etag_make(r->pool, key,
+                                    req->caller.organization_id, what,
+                                    len + 5);
+
+    if (!etag) {
+        return mi_http_result(req, MI_ERR_INTERNAL, NULL);
+    }
+    if (mi_http_not_modified(r, etag)) {
+        return OK;
+    }
+    return mi_http_json_text(r, HTTP_OK, text, len);
+}
+
+int mi_api_listing_answer(mi_req_t *req, mi_result_e rc,
+                          const mi_conditional_t *cond,
+                          const mi_jsonw_t *body)
+{
+    if (rc != MI_OK) {
+        return mi_http_result(req, rc, rc == MI_ERR_INVALID
+                                           ? MI_CURSOR_INVALID : NULL);
+    }
+    if (mi_http_not_modified(req->r, cond->etag)) {
+        return OK;
+    }
+    return mi_http_json_text(req->r, HTTP_OK, body->buf, body->len);
+}
+
 int mi_api_list(mi_req_t *req)
 {
     request_rec *r = req->r;
     mi_page_t page;
-    const char *err = mi_page_parse(r->pool, req->query, &page);
+    const char *err = mi_page_parse(r->pool, req->query, 1, &page);
+    mi_conditional_t cond = { NULL, NULL, NULL, 0 };
     mi_jsonw_t body;
     mi_result_e rc;
     mi_db_t *db;
@@ -56,12 +102,13 @@ int mi_api_list(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
-    if ((rc = mi_records_list(db, r->pool, req->res,
-                              req->caller.organization_id, &page,
-                              req->conf->lists, &body)) != MI_OK) {
-        return mi_http_result(req, rc, NULL);
+    if (!(cond.key = mi_api_listing_key(req, db))) {
+        return OK;
     }
-    return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
+    cond.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
+    rc = mi_records_list(db, r->pool, req->res, req->caller.organization_id,
+                         &page, req->conf->lists, &cond, &body);
+    return mi_api_listing_answer(req, rc, &cond, &body);
 }
 
 int mi_api_not_found(mi_req_t *req, const char *missing, const char *id)
@@ -72,6 +119,7 @@ int mi_api_not_found(mi_req_t *req, const char *missing, const char *id)
 
 int mi_api_get(mi_req_t *req)
 {
+    const unsigned char *key;
     mi_jsonw_t entity;
     mi_result_e rc;
     mi_db_t *db;
@@ -79,13 +127,16 @@ int mi_api_get(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
+    if (!(key = mi_api_listing_key(req, db))) {
+        return OK;
+    }
     mi_jsonw_init(&entity, req->r->pool, 1024);
     if ((rc = mi_records_get(db, req->r->pool, req->res,
                              req->caller.organization_id, req->param,
                              &entity)) != MI_OK) {
         return mi_http_result(req, rc, NULL);
     }
-    return mi_http_json_text(req->r, HTTP_OK, entity.buf, entity.len);
+    return mi_api_tagged_json(req, key, entity.buf, entity.len);
 }
 
 /* A write that PostgreSQL rolled back to break a deadlock (or for a

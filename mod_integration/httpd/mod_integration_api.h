@@ -4,6 +4,8 @@
 #define MOD_INTEGRATION_API_H
 
 #include "mod_integration.h"
+#include "mi_etag.h"
+#include "mi_jsonw.h"
 
 /* Content type, size, JSON syntax and a JSON object, in the order of
  * API.md section 1: the body, or NULL when it answered. */
@@ -16,6 +18,23 @@ json_t *mi_api_read_optional_object(mi_req_t *req);
 /* 404 NOT_FOUND quoting id in missing, a route's message for one of its
  * {id}s (mi_route_t); returns OK. */
 int mi_api_not_found(mi_req_t *req, const char *missing, const char *id);
+
+/* The listing key of the request's database (mi_keys), or NULL when it
+ * answered (503, or 500 when the schema lacks it). */
+const unsigned char *mi_api_listing_key(mi_req_t *req, mi_db_t *db);
+
+/* Answers a 200 of JSON text that org reads, with an ETag of it (bound to
+ * the organization); 304 without a body when If-None-Match names that
+ * tag. Returns OK. */
+int mi_api_tagged_json(mi_req_t *req, const unsigned char *key,
+                       const char *text, apr_size_t len);
+
+/* Answers a listing of mi_records_list: its error (a bad cursor with
+ * MI_CURSOR_INVALID), 304 when cond says so, or the body, with the ETag of
+ * cond. Returns OK. */
+int mi_api_listing_answer(mi_req_t *req, mi_result_e rc,
+                          const mi_conditional_t *cond,
+                          const mi_jsonw_t *body);
 
 int mi_api_health(mi_req_t *req);
 int mi_api_openapi(mi_req_t *req);

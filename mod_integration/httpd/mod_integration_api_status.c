@@ -14,6 +14,8 @@
 int mi_api_dds(mi_req_t *req)
 {
     request_rec *r = req->r;
+    const unsigned char *key;
+    const char *text;
     json_t *body;
     mi_result_e rc;
     mi_db_t *db;
@@ -21,11 +23,18 @@ int mi_api_dds(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
+    if (!(key = mi_api_listing_key(req, db))) {
+        return OK;
+    }
     if ((rc = mi_dds_status(db, r->pool, req->caller.organization_id,
                             req->param, &body)) != MI_OK) {
         return mi_http_result(req, rc, NULL);
     }
-    return mi_http_json(r, HTTP_OK, body);
+    /* Tagged by what it says: a DDS changes no version of its own. */
+    if (!(text = mi_json_dump(r->pool, body))) {
+        return mi_http_json(r, HTTP_OK, NULL);
+    }
+    return mi_api_tagged_json(req, key, text, strlen(text));
 }
 
 /* externalIds=A,B,C as a JSON array; NULL (and *err) when malformed. */
@@ -90,6 +99,7 @@ int mi_api_sync_status(mi_req_t *req)
     const char *err = NULL;
     const mi_resource_t *res;
     mi_page_t page;
+    mi_conditional_t cond = { NULL, NULL, NULL, 0 };
     mi_jsonw_t body;
     mi_result_e rc;
     mi_db_t *db;
@@ -103,7 +113,7 @@ int mi_api_sync_status(mi_req_t *req)
     if (!(res = mi_resource_of_type(type))) {
         return mi_http_invalid(r, mi_entity_type_error);
     }
-    if ((err = mi_page_parse(r->pool, query, &page)) != NULL
+    if ((err = mi_page_parse(r->pool, query, 1, &page)) != NULL
         || (ids && !(page.ids = ids_filter(r->pool, ids, &err)))) {
         return mi_http_invalid(r, err);
     }
@@ -111,11 +121,13 @@ int mi_api_sync_status(mi_req_t *req)
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }
-    if ((rc = mi_records_list(db, r->pool, res, req->caller.organization_id,
-                              &page, req->conf->lists, &body)) != MI_OK) {
-        return mi_http_result(req, rc, NULL);
+    if (!(cond.key = mi_api_listing_key(req, db))) {
+        return OK;
     }
-    return mi_http_json_text(r, HTTP_OK, body.buf, body.len);
+    cond.if_none_match = apr_table_get(r->headers_in, "If-None-Match");
+    rc = mi_records_list(db, r->pool, res, req->caller.organization_id,
+                         &page, req->conf->lists, &cond, &body);
+    return mi_api_listing_answer(req, rc, &cond, &body);
 }
 
 int mi_api_sync_logs(mi_req_t *req)
@@ -130,7 +142,7 @@ int mi_api_sync_logs(mi_req_t *req)
     mi_result_e rc;
     mi_db_t *db;
 
-    if ((err = mi_page_parse(r->pool, query, &page)) != NULL) {
+    if ((err = mi_page_parse(r->pool, query, 0, &page)) != NULL) {
         return mi_http_invalid(r, err);
     }
     if (type && !mi_resource_of_type(type)) {

@@ -180,7 +180,7 @@ int mi_api_webhook_deliveries(mi_req_t *req)
     mi_page_t page;
     mi_db_t *db;
 
-    if ((err = mi_page_parse(r->pool, req->query, &page)) != NULL) {
+    if ((err = mi_page_parse(r->pool, req->query, 0, &page)) != NULL) {
         return mi_http_invalid(r, err);
     }
     if (status && !mi_webhook_delivery_status_valid(status)) {

@@ -5,6 +5,7 @@
 #include "mod_integration_http.h"
 #include "mod_integration_metrics.h"
 #include "mi_buf.h"
+#include "mi_etag.h"
 #include "mod_integration_route.h"
 #include "mi_jsonw.h"
 #include "mi_text.h"
@@ -21,6 +22,19 @@ int mi_http_json_text(request_rec *r, int status, const char *text,
         ap_rwrite(text, (int)len, r);
     }
     return OK;
+}
+
+int mi_http_not_modified(request_rec *r, const char *etag)
+{
+    apr_table_setn(r->headers_out, "ETag", etag);
+    if (!mi_etag_matches(apr_table_get(r->headers_in, "If-None-Match"),
+                         etag)) {
+        return 0;
+    }
+    /* No body and no Content-Type; the rate limit's headers
+     * (err_headers_out) go with it. */
+    r->status = HTTP_NOT_MODIFIED;
+    return 1;
 }
 
 /* What a body that cannot be built becomes: nothing of the request in it,

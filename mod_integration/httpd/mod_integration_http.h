@@ -12,6 +12,10 @@ int mi_http_json(request_rec *r, int status, json_t *json);
 int mi_http_json_text(request_rec *r, int status, const char *text,
                       apr_size_t len);
 
+/* Gives the answer etag; when the request's If-None-Match names it,
+ * answers 304 Not Modified without a body and returns 1, else 0. */
+int mi_http_not_modified(request_rec *r, const char *etag);
+
 /* Writes the error body { error, message }; returns OK. */
 int mi_http_error(request_rec *r, int status, const char *code,
                   const char *message);

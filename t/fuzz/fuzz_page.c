@@ -1,6 +1,7 @@
 /* fuzz_page.c: the query of a listing: mi_query_parse (the whole query
  * string, as the handler gets it in r->args), then mi_page_parse (page,
- * limit, since) over the table it makes. */
+ * limit, since, and cursor when the input's length is odd) over the table it
+ * makes. */
 #include <ctype.h>
 #include "fuzz.h"
 #include "mi_records.h"
@@ -39,8 +40,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(query != NULL);
     if (!err) {
         apr_table_do(utf8_entry, NULL, query, NULL);
-        err = mi_page_parse(pool, query, &page);
-        if (!err) {
+        err = mi_page_parse(pool, query, size % 2, &page);
+        if (!err && page.cursor) {
+            FUZZ_ASSERT(size % 2 && page.page == 0);
+            FUZZ_ASSERT(!apr_table_get(query, "page"));
+            FUZZ_ASSERT(*page.cursor && strlen(page.cursor) <= MI_CURSOR_MAX);
+        }
+        else if (!err) {
             FUZZ_ASSERT(page.page >= 1 && page.page <= 1000000);
             FUZZ_ASSERT(page.limit >= 1 && page.limit <= MI_PAGE_LIMIT_MAX);
             FUZZ_ASSERT(apr_table_get(query, "since") || page.since == -1);

@@ -9,6 +9,7 @@
 #include "tap.h"
 #include "mi_db.h"
 #include "mi_json.h"
+#include "mi_keys.h"
 #include "mi_jsonw.h"
 #include "mi_listcache.h"
 #include "mi_migrate.h"
@@ -82,10 +83,13 @@ static inline int unit_listing(mi_db_t *db, apr_pool_t *p,
                                const mi_page_t *page, mi_listcache_t *cache,
                                json_t **body)
 {
+    mi_conditional_t cond = { NULL, NULL, NULL, 0 };
     mi_jsonw_t w;
 
     mi_jsonw_init(&w, p, 64);
-    return mi_records_list(db, p, res, org, page, cache, &w) == MI_OK
+    return mi_keys_listing(NULL, db, p, &cond.key) == MI_OK
+           && mi_records_list(db, p, res, org, page, cache, &cond, &w)
+                  == MI_OK
            && mi_json_parse(p, w.buf, w.len, body) == MI_JSON_OK;
 }
 
