@@ -2,7 +2,9 @@
 # running server agree: every documented operation is routed, behind the
 # scope the document names; every other method of a documented path is
 # 405 naming the documented ones, and what the document does not have is
-# 404; real responses of each endpoint match its schemas.
+# 404; real responses of each endpoint match its schemas (a page by cursor
+# among them), a 304 is documented where it comes and has no body, and
+# every operation documents its 405 with the Allow header.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
@@ -56,6 +58,19 @@ sample('upsert suppliers', '/suppliers', 'post', api(POST => '/suppliers',
         { externalId => 'V-2' } ] }));
 sample('list suppliers', '/suppliers', 'get',
        api(GET => '/suppliers', token => $tok));
+# A second supplier, so that a page of one has a next.
+api(POST => '/suppliers', token => $tok,
+    body => { suppliers => [ { externalId => 'V-3', name => 'Second' } ] });
+my $first = api(GET => '/suppliers?limit=1', token => $tok);
+sample('a page with a nextCursor', '/suppliers', 'get', $first);
+sample('a page by cursor', '/suppliers', 'get',
+       api(GET => '/suppliers?limit=1&cursor=' . json_of($first)->{nextCursor},
+           token => $tok));
+sample('a bad cursor', '/suppliers', 'get',
+       api(GET => '/suppliers?cursor=nope', token => $tok));
+sample('not modified', '/suppliers', 'get',
+       api(GET => '/suppliers?limit=1', token => $tok,
+           headers => { 'If-None-Match' => $first->header('ETag') }));
 sample('get supplier', '/suppliers/{externalId}', 'get',
        api(GET => '/suppliers/V-1', token => $tok));
 sample('unknown supplier', '/suppliers/{externalId}', 'get',
@@ -74,8 +89,11 @@ sample('upsert batches', '/batches', 'post', api(POST => '/batches',
 sample('list batches', '/batches', 'get', api(GET => '/batches', token => $tok));
 sample('get batch', '/batches/{externalId}', 'get',
        api(GET => '/batches/B-1', token => $tok));
-sample('DDS status', '/dds/{batchExternalId}', 'get',
-       api(GET => '/dds/B-1', token => $tok));
+my $dds = api(GET => '/dds/B-1', token => $tok);
+sample('DDS status', '/dds/{batchExternalId}', 'get', $dds);
+sample('DDS status not modified', '/dds/{batchExternalId}', 'get',
+       api(GET => '/dds/B-1', token => $tok,
+           headers => { 'If-None-Match' => $dds->header('ETag') }));
 sample('sync status', '/sync-status', 'get',
        api(GET => '/sync-status', token => $tok));
 sample('sync status listing', '/sync-status', 'get',
@@ -103,7 +121,7 @@ my @templates = map { my $re = $_->[0] =~ s/\{[^}]+\}/[^\/]+/gr; qr/^$re$/ }
                 @paths;
 my @unknown_paths = grep { my $p = $_; !grep { $p =~ $_ } @templates }
                     '/undocumented', map { "$_->[0]/zz-undocumented" } @paths;
-plan tests => 3 + @operations + $scoped + @undocumented_methods
+plan tests => 3 + 2 * @operations + $scoped + @undocumented_methods
     + @unknown_paths + @samples, have_lwp;
 
 ok t_cmp($r->code, 200, 'the document is served');
@@ -138,6 +156,17 @@ for my $op (@operations) {
              "$label needs $scope");
 }
 
+# Every operation documents its 405 (another method on its path) with the
+# Allow header.
+for my $op (@operations) {
+    my ($p, $m) = @$op;
+    my $r405 = $doc->{paths}{$p}{$m}{responses}{405} || {};
+    $r405 = $r405->{'$ref'} ? MI::Schema->new($doc)->resolve($r405->{'$ref'})
+                            : $r405;
+    ok t_cmp(join(' ', sort keys %{ $r405->{headers} || {} }), 'Allow',
+             uc($m) . " $p documents its 405 with Allow");
+}
+
 # Any other method of a documented path: 405, allowing just the documented
 # ones (GET brings HEAD).
 for my $u (@undocumented_methods) {
@@ -148,7 +177,13 @@ for my $u (@undocumented_methods) {
     my $res = api(uc $m => concrete($p));
     my $allow = join ',', sort split /\s*,\s*/,
         $res->header('Allow') // '';
-    ok t_cmp($res->code . " Allow: $allow",
+    # Its body as the path's operations document their 405.
+    my $schema = MI::Schema->new($doc)->response_schema($p, $documented->[0],
+                                                        405);
+    my $problems = $schema
+        ? join('; ', MI::Schema->new($doc)->check($schema, json_of($res)))
+        : 'no 405 documented';
+    ok t_cmp($res->code . " Allow: $allow$problems",
              '405 Allow: ' . join(',', sort @allowed),
              uc($m) . " $p is not allowed");
 }
@@ -167,6 +202,14 @@ for my $s (@samples) {
     my @problems = $schema
         ? $checker->check($schema, json_of($res))
         : ("status " . $res->code . " is not documented for $method $path");
+    # No body, so no schema: documented, empty, with the tag it confirms.
+    if ($res->code == 304) {
+        @problems = ();
+        push @problems, "304 is not documented for $method $path"
+            unless $doc->{paths}{$path}{$method}{responses}{304};
+        push @problems, "a 304 with a body" if length $res->content;
+        push @problems, "a 304 without ETag" unless $res->header('ETag');
+    }
     ok t_cmp(join('; ', @problems), '', "response matches: $label ("
              . $res->code . ")");
 }
