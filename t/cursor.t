@@ -66,36 +66,43 @@ ok t_cmp(scalar @{ $last->{entities} }, 1, 'the last page by cursor');
 ok is_null($last, 'nextCursor', 'the last page: nextCursor null');
 
 # A walk by cursor while another client writes: updates of records before
-# the walk's place, after it, and new records. The writer writes one
-# record per request, 30 ms apart, and ends before the walk does.
+# the walk's place, after it, and new records; the writers end before the
+# walk does.
 my @plan = (['W03', 'u'], ['N01', 'c'], ['W30', 'u'], ['W12', 'u'],
             ['N02', 'c'], ['W40', 'u'], ['W01', 'u'], ['N03', 'c']);
 my %written = map { $_->[0] => 1 } @plan;
 my @walk;
 my $page = json_of(get('/suppliers?limit=4'));
 push @walk, @{ $page->{entities} };
-my $pid = fork // die "fork: $!";
-if (!$pid) {
-    Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
-    for my $w (@plan) {
-        Time::HiRes::sleep(0.03);
-        post($tok, 'suppliers', { externalId => $w->[0], name => 'written' });
+# Two writers at once, each one record per request, 30 ms apart: what
+# commits later is later in the order, whichever took its time first.
+my @pids;
+for my $half ([ @plan[0 .. 3] ], [ @plan[4 .. 7] ]) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
+        for my $w (@$half) {
+            Time::HiRes::sleep(0.03);
+            post($tok, 'suppliers', { externalId => $w->[0], name => 'written' });
+        }
+        POSIX::_exit(0);
     }
-    POSIX::_exit(0);
+    push @pids, $pid;
 }
 my $pages = 1;
 my $bad = 0;
 while (defined $page->{nextCursor}) {
     Time::HiRes::sleep(0.02);
-    # Halfway, the writer is let finish: every write falls inside the walk.
-    waitpid $pid, 0 if $pages == 6;
+    # Halfway, the writers are let finish: every write falls inside the
+    # walk.
+    if ($pages == 6) { waitpid $_, 0 for splice @pids }
     my $res = get("/suppliers?limit=4&cursor=$page->{nextCursor}");
     $bad++ if $res->code != 200;
     $page = json_of($res);
     push @walk, @{ $page->{entities} || [] };
     last if ++$pages > 100;
 }
-waitpid $pid, 0 if $pages <= 6;
+waitpid $_, 0 for @pids;
 ok t_cmp($bad, 0, 'every page of the walk 200');
 my %count;
 $count{ $_->{externalId} }++ for @walk;

@@ -9,6 +9,13 @@ static const mi_stmt_t add_stmt = { "mi_counts_add", {
     "version = record_counts.version + 1",
     NULL } };
 
+static const mi_stmt_t lock_stmt = { "mi_counts_lock", {
+    "INSERT INTO record_counts (organization_id, entity_type, total, "
+    "version) VALUES (%s, %s, 0, 0) "
+    "ON CONFLICT (organization_id, entity_type) "
+    "DO UPDATE SET total = record_counts.total",
+    NULL } };
+
 static const mi_stmt_t get_stmt = { "mi_counts_get", {
     "SELECT total, version FROM record_counts WHERE organization_id = %s "
     "AND entity_type = %s",
@@ -23,6 +30,16 @@ mi_result_e mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
     args[1] = entity_type;
     args[2] = mi_db_int(pool, delta);
     return mi_db_result(db, mi_db_exec(db, pool, &add_stmt, NULL, 3, args));
+}
+
+mi_result_e mi_counts_lock(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           const char *entity_type)
+{
+    const char *args[2];
+
+    args[0] = org;
+    args[1] = entity_type;
+    return mi_db_result(db, mi_db_exec(db, pool, &lock_stmt, NULL, 2, args));
 }
 
 mi_result_e mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,

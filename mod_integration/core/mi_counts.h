@@ -12,6 +12,16 @@
 mi_result_e mi_counts_add(mi_db_t *db, apr_pool_t *pool, const char *org,
                           const char *entity_type, apr_int64_t delta);
 
+/* Takes the turn of org's writers of this type: the row of the type's
+ * count, locked until the transaction ends (made if there is none, with
+ * nothing counted yet), so that their writes commit in the order they
+ * took it. What a writer stamps its records with after this (their
+ * lastSyncedAt) is then ordered as they commit, which a cursor's walk
+ * needs (mi_records_list). Take the turns of several types in the order of
+ * mi_resources. Changes neither total nor version. */
+mi_result_e mi_counts_lock(mi_db_t *db, apr_pool_t *pool, const char *org,
+                           const char *entity_type);
+
 /* The total and version; both 0 before the first write. */
 mi_result_e mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,
                           const char *entity_type, apr_int64_t *total,

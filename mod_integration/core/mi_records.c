@@ -297,23 +297,29 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
     return MI_OK;
 }
 
-/* Records of the types that name this one (a reference field) may change
- * with its delete (the reference is set to NULL): their version moves on
- * as well, so that no kept listing shows the name of a deleted record. */
-static mi_result_e touch_referrers(mi_db_t *db, apr_pool_t *pool,
-                                   const char *org, const mi_resource_t *res)
+/* Runs touch on org's records of res's type (when self) and then of each
+ * type that names it (a reference field), in the order of mi_resources. */
+static mi_result_e with_referrers(mi_db_t *db, apr_pool_t *pool,
+                                  const char *org, const mi_resource_t *res,
+                                  int self,
+                                  mi_result_e (*touch)(mi_db_t *,
+                                                       apr_pool_t *,
+                                                       const char *,
+                                                       const char *))
 {
     const mi_resource_t *const *r;
     mi_result_e rc;
     int i;
 
+    if (self && (rc = touch(db, pool, org, res->entity_type)) != MI_OK) {
+        return rc;
+    }
     for (r = mi_resources; *r; r++) {
         for (i = 0; i < (*r)->nfields; i++) {
             const mi_field_t *f = &(*r)->fields[i];
 
             if (f->type == MI_FIELD_REF && !strcmp(f->ref, res->plural)) {
-                if ((rc = mi_counts_add(db, pool, org, (*r)->entity_type, 0))
-                        != MI_OK) {
+                if ((rc = touch(db, pool, org, (*r)->entity_type)) != MI_OK) {
                     return rc;
                 }
                 break;
@@ -321,6 +327,13 @@ static mi_result_e touch_referrers(mi_db_t *db, apr_pool_t *pool,
         }
     }
     return MI_OK;
+}
+
+/* The version of a type moves on. */
+static mi_result_e touch_version(mi_db_t *db, apr_pool_t *pool,
+                                 const char *org, const char *entity_type)
+{
+    return mi_counts_add(db, pool, org, entity_type, 0);
 }
 
 mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
@@ -337,6 +350,14 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
 
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return mi_db_failure(db);
+    }
+    /* The writers' turns of every type the delete changes, first, as an
+     * upsert takes its own (mi_upsert): in one order, so that no two
+     * writers wait for each other. */
+    if ((rc = with_referrers(db, pool, caller->organization_id, res, 1,
+                             mi_counts_lock)) != MI_OK) {
+        mi_db_rollback(db);
+        return rc;
     }
     /* The guard and the delete in one transaction: on refusal nothing
      * changes. (A reference made concurrently still meets the foreign
@@ -373,10 +394,13 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
         }
     }
     log.completed_at = mi_now_ms();
+    /* Records of the types that name this one may change with it (the
+     * reference is set to NULL): their version moves on as well, so that
+     * no kept listing shows the name of a deleted record. */
     if ((rc = mi_counts_add(db, pool, caller->organization_id,
                             res->entity_type, -rows.nrows)) != MI_OK
-        || (rc = touch_referrers(db, pool, caller->organization_id, res))
-               != MI_OK
+        || (rc = with_referrers(db, pool, caller->organization_id, res, 0,
+                                touch_version)) != MI_OK
         || (rc = mi_synclog_write(db, pool, &log)) != MI_OK
         || (rc = mi_db_result(db, mi_db_commit(db))) != MI_OK) {
         mi_db_rollback(db);

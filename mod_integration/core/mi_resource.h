@@ -48,6 +48,8 @@ typedef struct {
                              * in the order: (org, since, synced_at, id,
                              * limit) -> columns */
     mi_stmt_t count;        /* (org, since) -> count */
+    mi_stmt_t latest;       /* (org) -> the greatest last_synced_at, or
+                             * NULL */
     mi_stmt_t get;          /* (org, external_id) -> columns */
     mi_stmt_t remove;       /* (org, external_id) -> id */
     mi_stmt_t guard;        /* (org, external_id) -> id, refused (0/1) */

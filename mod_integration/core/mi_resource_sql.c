@@ -205,6 +205,7 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     sql->insert.width = sql->update.width = MI_ROW_FIELDS + res->nfields;
     name_stmt(p, &sql->list, res, "list");
     name_stmt(p, &sql->count, res, "count");
+    name_stmt(p, &sql->latest, res, "latest");
     name_stmt(p, &sql->get, res, "get");
     name_stmt(p, &sql->remove, res, "remove");
     name_stmt(p, &sql->guard, res, "guard");
@@ -217,6 +218,9 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     sql->count.sql[0] = apr_psprintf(p,
         "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
         "AND last_synced_at > {bigint:%%s}", res->table);
+    sql->latest.sql[0] = apr_psprintf(p,
+        "SELECT MAX(last_synced_at) FROM %s WHERE organization_id = %%s",
+        res->table);
     sql->get.sql[0] = apr_psprintf(p,
         "SELECT %s FROM %s AS t WHERE t.organization_id = %%s "
         "AND t.external_id = %%s", cols, res->table);

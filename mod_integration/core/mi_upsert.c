@@ -326,6 +326,34 @@ static const char *response_of(upsert_t *u, json_t *after_created)
     return apr_pstrmemdup(u->pool, w.buf, w.len);
 }
 
+/* The lastSyncedAt of this write: taken in the writers' turn
+ * (mi_counts_lock), after every write before it has committed, and later
+ * than all they stamped even when clocks differ between nodes; so that
+ * what commits later is later in the listing order, and a walk by cursor
+ * (API.md section 5) finds every record written behind it. */
+static mi_result_e stamp(upsert_t *u)
+{
+    const char *org = u->caller->organization_id;
+    apr_int64_t now = mi_now_ms(), latest;
+    mi_result_e rc;
+    mi_rows_t rows;
+
+    if ((rc = mi_counts_lock(u->db, u->pool, org, u->res->entity_type))
+            != MI_OK) {
+        return rc;
+    }
+    if (mi_db_select(u->db, u->pool, &u->res->sql.latest, &rows, 1, &org)
+            != APR_SUCCESS) {
+        return mi_db_failure(u->db);
+    }
+    if (rows.nrows == 1 && rows.rows[0][0]
+        && (latest = apr_atoi64(rows.rows[0][0])) >= now) {
+        now = latest + 1;
+    }
+    u->now = mi_db_int(u->pool, now);
+    return MI_OK;
+}
+
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
                           json_t *records, int run_after_create,
@@ -351,14 +379,14 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.log.action = "CREATE";
     u.log.started_at = mi_now_ms();
 
-    u.now = mi_db_int(pool, mi_now_ms());
     if ((rc = validate_all(&u, records)) != MI_OK) {
         return rc;
     }
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return mi_db_failure(db);
     }
-    if ((rc = write_all(&u)) != MI_OK
+    if ((rc = stamp(&u)) != MI_OK
+        || (rc = write_all(&u)) != MI_OK
         || (run_after_create && after_created
             && (rc = after_create(&u, after_created)) != MI_OK)
         || (rc = queue_events(&u)) != MI_OK) {
