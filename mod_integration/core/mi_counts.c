@@ -39,7 +39,13 @@ mi_result_e mi_counts_lock(mi_db_t *db, apr_pool_t *pool, const char *org,
 
     args[0] = org;
     args[1] = entity_type;
-    return mi_db_result(db, mi_db_exec(db, pool, &lock_stmt, NULL, 2, args));
+    /* Writers of the type queue here: the rest of the transaction gets
+     * only what the wait left of the bound. */
+    if (mi_db_exec(db, pool, &lock_stmt, NULL, 2, args) != APR_SUCCESS
+        || mi_db_shorten(db, pool) != APR_SUCCESS) {
+        return mi_db_failure(db);
+    }
+    return MI_OK;
 }
 
 mi_result_e mi_counts_get(mi_db_t *db, apr_pool_t *pool, const char *org,

@@ -207,6 +207,8 @@ apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
     if (timeout <= 0) {
         return APR_SUCCESS;
     }
+    db->bound = timeout;
+    db->deadline = started + timeout;
     return db->dialect == MI_DIALECT_PGSQL
                ? pgsql_bound(db, st, timeout)
                : sqlite_bound(db, st, started + timeout);
@@ -710,6 +712,32 @@ void mi_db_forget_statements(mi_db_t *db)
 static apr_status_t txn_cleanup(void *data)
 {
     mi_db_rollback(data);
+    return APR_SUCCESS;
+}
+
+/* A wait shorter than this leaves the bounds as they are (no round trip). */
+#define SHORTEN_AFTER apr_time_from_msec(100)
+
+apr_status_t mi_db_shorten(mi_db_t *db, apr_pool_t *pool)
+{
+    apr_interval_time_t left = db->deadline - apr_time_now();
+    int n, rc;
+
+    if (db->dialect != MI_DIALECT_PGSQL || !db->in_txn || db->bound <= 0
+        || left > db->bound - SHORTEN_AFTER) {
+        return APR_SUCCESS;
+    }
+    /* Nothing left: the next statement times out at once, as a wait
+     * past the bound would have. */
+    if (left < apr_time_from_msec(1)) {
+        left = apr_time_from_msec(1);
+    }
+    rc = apr_dbd_query(db->driver, db->handle, &n,
+                       timeouts_sql(pool, "LOCAL", left));
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        return APR_EGENERAL;
+    }
     return APR_SUCCESS;
 }
 

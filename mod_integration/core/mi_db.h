@@ -66,6 +66,8 @@ typedef struct {
     int unnamed;                    /* mi_db_use_unnamed */
     apr_interval_time_t timeout;    /* mi_db_bound's, for each transaction
                                      * when unnamed */
+    apr_interval_time_t bound;      /* mi_db_bound's timeout, or 0 */
+    apr_time_t deadline;            /* ...and when it ends */
     const char *error;              /* last error, copied from the driver */
     int errors;                     /* statements that failed on it */
     int reconnects;                 /* times the driver opened a new
@@ -115,6 +117,13 @@ void mi_db_use_unnamed(mi_db_t *db);
  * mi_db_configure. */
 apr_status_t mi_db_bound(mi_db_t *db, apr_interval_time_t timeout,
                          apr_time_t started);
+
+/* After a statement that may have waited long in a transaction (a lock
+ * taken first): on PostgreSQL, which bounds each statement, what remains
+ * of the unit's bound becomes the bound of the transaction's later
+ * statements, so that two waits never add up past it. Nothing to do on
+ * SQLite (its busy handler counts from the start) or after a short wait. */
+apr_status_t mi_db_shorten(mi_db_t *db, apr_pool_t *pool);
 
 /* Connection set-up that mod_dbd's post_connect hook and mi_db_open share:
  * SQLite's busy timeout and foreign keys; PostgreSQL's errors with their
