@@ -8,6 +8,7 @@
  *       Require ip 10.0.0.0/8
  *   </Location>
  */
+#include <stddef.h>
 #include <apr_atomic.h>
 #include <string.h>
 #include <mod_status.h>
@@ -164,6 +165,46 @@ static void requests(request_rec *r, const mi_metrics_table_t *t)
     }
 }
 
+/* The metrics of one value each, in the order of the page. */
+static const struct {
+    const char *name, *type, *help;
+    size_t offset;              /* of its value in mi_metrics_table_t */
+} scalar_metrics[] = {
+    { "integration_writes_in_flight", "gauge",
+      "Bulk upserts writing now, in every child.",
+      offsetof(mi_metrics_table_t, writes_in_flight) },
+    { "integration_rate_limited_total", "counter",
+      "Requests refused with 429 RATE_LIMIT_EXCEEDED.",
+      offsetof(mi_metrics_table_t, rate_limited) },
+    { "integration_db_unavailable_total", "counter",
+      "Requests answered 503 SERVICE_UNAVAILABLE: no database connection, "
+      "or the database failed.",
+      offsetof(mi_metrics_table_t, db_unavailable) },
+    { "integration_db_connect_failures_total", "counter",
+      "Times mod_dbd could not open a connection to the database.",
+      offsetof(mi_metrics_table_t, db_connect_failures) },
+    { "integration_db_errors_total", "counter",
+      "Statements the database refused or failed to run.",
+      offsetof(mi_metrics_table_t, db_errors) },
+    { "integration_db_reconnects_total", "counter",
+      "Times a pooled PostgreSQL connection was found broken and opened "
+      "again.",
+      offsetof(mi_metrics_table_t, db_reconnects) },
+};
+
+static void scalars(request_rec *r, const mi_metrics_table_t *t)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(scalar_metrics) / sizeof(scalar_metrics[0]); i++) {
+        family(r, scalar_metrics[i].name, scalar_metrics[i].type,
+               scalar_metrics[i].help);
+        sample(r, scalar_metrics[i].name, NULL,
+               get((const apr_uint64_t *)(const void *)
+                   ((const char *)t + scalar_metrics[i].offset)));
+    }
+}
+
 static void counters(request_rec *r, const mi_metrics_table_t *t)
 {
     apr_uint64_t buckets[MI_METRICS_BUCKETS];
@@ -188,29 +229,7 @@ static void counters(request_rec *r, const mi_metrics_table_t *t)
                apr_psprintf(r->pool, "code=\"%s\"", mi_metrics_auth_codes[i]),
                get(&t->auth_failures[i]));
     }
-    family(r, "integration_writes_in_flight", "gauge",
-           "Bulk upserts writing now, in every child.");
-    sample(r, "integration_writes_in_flight", NULL,
-           get(&t->writes_in_flight));
-    family(r, "integration_rate_limited_total", "counter",
-           "Requests refused with 429 RATE_LIMIT_EXCEEDED.");
-    sample(r, "integration_rate_limited_total", NULL, get(&t->rate_limited));
-    family(r, "integration_db_unavailable_total", "counter",
-           "Requests answered 503 SERVICE_UNAVAILABLE: no database "
-           "connection, or the database failed.");
-    sample(r, "integration_db_unavailable_total", NULL,
-           get(&t->db_unavailable));
-    family(r, "integration_db_connect_failures_total", "counter",
-           "Times mod_dbd could not open a connection to the database.");
-    sample(r, "integration_db_connect_failures_total", NULL,
-           get(&t->db_connect_failures));
-    family(r, "integration_db_errors_total", "counter",
-           "Statements the database refused or failed to run.");
-    sample(r, "integration_db_errors_total", NULL, get(&t->db_errors));
-    family(r, "integration_db_reconnects_total", "counter",
-           "Times a pooled PostgreSQL connection was found broken and "
-           "opened again.");
-    sample(r, "integration_db_reconnects_total", NULL, get(&t->db_reconnects));
+    scalars(r, t);
     family(r, "integration_webhook_deliveries_total", "counter",
            "Webhook delivery attempts, by outcome: delivered (2xx), "
            "failed_status (another answer), failed_connection (none).");

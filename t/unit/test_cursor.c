@@ -119,6 +119,10 @@ static void test_etag(apr_pool_t *p)
         memset(huge, ' ', MI_IF_NONE_MATCH_MAX);
         strcpy(huge + MI_IF_NONE_MATCH_MAX, t);
         ok(!mi_etag_matches(huge, t), "over MI_IF_NONE_MATCH_MAX: no match");
+        /* Exactly MI_IF_NONE_MATCH_MAX: still read. */
+        strcpy(huge + MI_IF_NONE_MATCH_MAX - strlen(t), t);
+        ok(strlen(huge) == MI_IF_NONE_MATCH_MAX && mi_etag_matches(huge, t),
+           "exactly MI_IF_NONE_MATCH_MAX: read, and it matches");
     }
 }
 
