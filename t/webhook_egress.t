@@ -239,12 +239,14 @@ ok t_cmp($queued && ($queued->{headers}{via} // '') ne '' ? 'by the proxy' : 'no
 ok t_cmp(scalar(grep { $_->{headers}{'x-webhook-event'} eq 'supplier.created' } @got), 1,
          'and one over TLS through it');
 # Names that mean this machine are refused before the proxy sees them.
-my $lines_before = () = $proxy->requests;
+# (The proxy logs a request when it ends, and a tunnel when libcurl lets
+# go of it: lines of the deliveries above may still come, so only those
+# naming localhost are counted.)
 my $local = hook($via, $own->{token}, $rx->url =~ s/127\.0\.0\.1/localhost/r);
 $res = test_hook($via, $own->{token}, $local);
 sleep 0.3;
-my $lines_after = () = $proxy->requests;
-ok t_cmp(($res->{error} // 'null') . ", proxy asked " . ($lines_after - $lines_before),
+my $asked = grep { /localhost/i } $proxy->requests;
+ok t_cmp(($res->{error} // 'null') . ", proxy asked $asked",
          REFUSED . ', proxy asked 0', 'through the proxy: localhost refused, unsent');
 call($via, DELETE => "/webhook-events/$local", $own->{token});
 $via->stop;

@@ -19,6 +19,40 @@ use constant BASE => '/api/v1/integration';
 
 my $json = JSON::PP->new->utf8->canonical;
 
+# A failed check says what it got. t_cmp prints "expected:" and
+# "received:" to STDOUT, which prove does not show; the lines of the last
+# t_cmp are kept and said again on STDERR after Test's "# Failed test".
+{
+    package MI::Test::Echo;
+    my @last;
+    sub TIEHANDLE { my ($class, $fh, $kind) = @_; bless { fh => $fh, kind => $kind }, $class }
+    sub PRINTF { my $self = shift; $self->PRINT(sprintf shift, @_) }
+    sub PRINT {
+        my $self = shift;
+        my $text = join '', @_;
+        print { $self->{fh} } $text;
+        if ($self->{kind} eq 'debug') {
+            for my $line (split /\n/, $text) {
+                @last = () if $line =~ /^# testing :/
+                    || ($line =~ /^# expected:/ && grep { /^# received:/ } @last);
+                push @last, length $line > 400 ? substr($line, 0, 400) . '...' : $line;
+            }
+        } elsif ($text =~ /^# Failed test/) {
+            print { $self->{fh} } map { "#   (last t_cmp) $_\n" } @last;
+        }
+        return 1;
+    }
+}
+{
+    open my $out, '>&', \*STDOUT or die "STDOUT: $!";
+    open my $err, '>&', \*STDERR or die "STDERR: $!";
+    $_->autoflush(1) for $out, $err;
+    tie *MI_TEST_DEBUG, 'MI::Test::Echo', $out, 'debug';
+    tie *MI_TEST_ERR, 'MI::Test::Echo', $err, 'err';
+    $Apache::TestUtil::DEBUG_OUTPUT = \*MI_TEST_DEBUG;
+    $Test::TESTERR = \*MI_TEST_ERR;
+}
+
 sub encode_json { $json->encode($_[0]) }
 sub decode_json { $json->decode($_[0]) }
 sub db_driver   { $ENV{MI_DB_DRIVER} or die "MI_DB_DRIVER is not set" }
