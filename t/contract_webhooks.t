@@ -200,7 +200,7 @@ for my $who ([ 'another integration', $i2->{token} ],
          "another integration's webhook gets the organization's event, "
          . 'with its own integrationId');
     sleep 0.5;
-    same(scalar $rx3->requests, 0, "another organization's webhook gets nothing");
+    same(scalar $rx3->connections, 0, "another organization's webhook gets nothing");
     same(json_of(hooks(GET => '', undef, $o->{token}))->{data}[0]{id}, $h3->{id},
          'which it lists, alone');
     hooks(DELETE => "/$h2->{id}", undef, $i2->{token});
@@ -272,7 +272,7 @@ hooks(DELETE => '/' . (json_of($r)->{id} // 'none'));
     same([ 0 + $r->code, @$res{qw(statusCode success attemptNumber)} ],
          [ 200, 301, $FALSE, 1 ], 'test: 301 is a failure with its status');
     ok t_cmp($res->{error} // '', qr/\b301\b/, 'test: its error names the status');
-    same(scalar $target->requests, 0, 'the Location is not requested');
+    same(scalar $target->connections, 0, 'the Location is not requested');
     $rr->answer('307 ' . $target->url('/moved'));
     $res = json_of(hooks(POST => "/$h->{id}/test", undef, $wt));
     same([ @$res{qw(statusCode success)}, scalar $target->requests ],

@@ -337,7 +337,7 @@ hooks(PATCH => "/$id", body => { active => JSON::PP::false() });
 $rx->clear;
 ok t_cmp(redeliver($id, $did)->code, 202, 'a webhook not active: 202');
 sleep 1;
-ok t_cmp(scalar $rx->requests, 0, 'nothing sent while it is not active');
+ok t_cmp(scalar $rx->connections, 0, 'nothing sent while it is not active');
 ok t_cmp(delivery_of($id, $did)->{status}, 'PENDING', 'it stays PENDING');
 hooks(PATCH => "/$id", body => { active => JSON::PP::true() });
 ok t_cmp(arrived_again($did)->{headers}{'x-webhook-delivery'}, $did,

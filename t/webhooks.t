@@ -157,7 +157,7 @@ ok t_cmp($body->{data}{internalId}, qr/^c/, 'data.internalId');
 my ($sbody) = events_of($sync);
 ok t_cmp(join(',', map { "$_=$sbody->{data}{$_}" } sort keys %{ $sbody->{data} }),
          'created=1,entityType=SUPPLIER,errors=0,updated=0', 'sync.completed data');
-ok t_cmp(scalar $rx_other->requests, 0, "another organization's webhook got nothing");
+ok t_cmp(scalar $rx_other->connections, 0, "another organization's webhook got nothing");
 
 # Updated, partial (sync.failed), deleted; a fully invalid request: its
 # sync.failed alone.
@@ -221,7 +221,7 @@ $rx->clear;
 ok t_cmp(api(DELETE => '/products/P-0', token => $tok)->code, 409,
          'a refused delete');
 sleep 1;
-ok t_cmp(scalar $rx->requests, 0, 'a rolled-back write queues no event');
+ok t_cmp(scalar $rx->connections, 0, 'a rolled-back write queues no event');
 
 # Products, batches and DDS status changes.
 $rx->clear;
@@ -282,7 +282,7 @@ $rx->clear;
 api(POST => '/suppliers', token => $tok,
     body => { suppliers => [ { externalId => 'R-2', name => 'r' } ] });
 sleep 1;
-ok t_cmp(scalar $rx->requests, 0, 'a disabled webhook receives nothing');
+ok t_cmp(scalar $rx->connections, 0, 'a disabled webhook receives nothing');
 $rx->answer(200);
 $got = json_of(hooks(PATCH => "/$hook->{id}", { active => JSON::PP::true() }));
 ok is_json($got->{active}, JSON::PP::true(), 're-activated');

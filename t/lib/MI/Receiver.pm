@@ -156,6 +156,9 @@ sub serve {
             $head .= $line;
             last if $line eq "\r\n";
         }
+        # A connection closed before its head was whole (an attempt
+        # cancelled by a stopping child, say) is logged as torn.
+        my $torn = $head =~ /\r\n\r\n\z/ ? 0 : 1;
         my ($request_line, @lines) = split /\r\n/, $head;
         my %h;
         for (@lines) {
@@ -176,7 +179,8 @@ sub serve {
         }
         my $record = $json->encode({ seq => ++$seq, line => $request_line // '',
                                      headers => \%h, body => $body, at => time,
-                                     answer => $mode, %sender }) . "\n";
+                                     answer => $mode, torn => $torn,
+                                     %sender }) . "\n";
         # One write of the whole line, appended: a reader sees it whole or
         # not at all (requests() ignores a line still without its "\n").
         open my $log, '>>', $self->{log} or die $!;
@@ -213,6 +217,15 @@ sub read_log {
 # Every request received since the last clear (since the start), oldest
 # first (in scalar context, how many).
 sub requests {
+    my ($self) = @_;
+    my ($r) = $self->read_log($self->{from});
+    my @whole = grep { !$_->{torn} } @$r;
+    return wantarray ? @whole : scalar @whole;
+}
+
+# Every connection since the last clear, torn ones too (a check that
+# nothing reached the receiver counts these).
+sub connections {
     my ($self) = @_;
     my ($r) = $self->read_log($self->{from});
     return wantarray ? @$r : scalar @$r;
