@@ -11,7 +11,7 @@ use Apache::TestUtil qw(t_cmp);
 use Time::HiRes ();
 use MI::Test;
 
-plan tests => 50, have_lwp;
+plan tests => 51, have_lwp;
 
 my $t = tenant(name => 'Cursor walk');
 my $tok = $t->{token};
@@ -139,6 +139,12 @@ ok t_cmp(scalar(grep { $_->{lastSyncedAt} le $mark } @s), 0,
 ok t_cmp(scalar @s, scalar(grep { $_->{lastSyncedAt} gt $mark } values %now),
          'since with cursor: everything after it');
 ok t_cmp($since->{total}, scalar @s, 'since with cursor: total honours since');
+# A since later than the cursor's place: the page starts at since.
+my $early = json_of(get("/suppliers?limit=2&since=$mark&cursor=$p1->{nextCursor}"));
+my $first = json_of(get("/suppliers?limit=2&since=$mark"));
+ok t_cmp(join(',', map { $_->{externalId} } @{ $early->{entities} }),
+         join(',', map { $_->{externalId} } @{ $first->{entities} }),
+         'a cursor before since: the page starts after since');
 
 # Refused cursors.
 my $c = $p1->{nextCursor};

@@ -154,8 +154,17 @@ static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
     nfilter = nargs;
     if (after) {
         list = page->ids ? &res->sql.list_ids_after : &res->sql.list_after;
-        args[nargs++] = mi_db_int(pool, after->synced_at);
-        args[nargs++] = after->id;
+        /* A since at or past the cursor's place is where the page
+         * starts: the range begins there ("" is before every id; since's
+         * own term keeps out the records at since). */
+        if (page->since >= after->synced_at) {
+            args[nargs++] = mi_db_int(pool, page->since);
+            args[nargs++] = "";
+        }
+        else {
+            args[nargs++] = mi_db_int(pool, after->synced_at);
+            args[nargs++] = after->id;
+        }
         args[nargs++] = apr_itoa(pool, page->limit + 1);
     }
     else {

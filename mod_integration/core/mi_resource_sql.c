@@ -170,13 +170,20 @@ static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
         ? apr_pstrcat(p, " AND external_id IN ", ids_param(d), NULL) : "";
     const char *after = seek
         ? " AND (last_synced_at, id) > ({bigint:%s}, %s)" : "";
+    /* With a cursor, its place starts the range of the index: SQLite
+     * would take since's bound instead (the + keeps since's term out of
+     * the choice) and walk every record before the cursor; without the
+     * column's affinity, the parameter (text) is cast. */
+    const char *since = seek && d == MI_DIALECT_SQLITE3
+        ? "+last_synced_at > CAST(" INT_PARAM " AS INTEGER)"
+        : "last_synced_at > " INT_PARAM;
     const char *rest = seek ? "" : " OFFSET {bigint:%s}";
 
     if (d == MI_DIALECT_SQLITE3) {
         return apr_psprintf(p,
             "SELECT %s FROM %s AS t WHERE organization_id = %%s "
-            "AND last_synced_at > %s%s%s ORDER BY last_synced_at, id "
-            "LIMIT %s%s", cols, res->table, ip, ids, after, ip, rest);
+            "AND %s%s%s ORDER BY last_synced_at, id LIMIT %s%s", cols,
+            res->table, since, ids, after, ip, rest);
     }
     /* = ANY(ARRAY(...)): the page's ids first, then one primary key
      * lookup each (an IN could be planned as a scan of the whole table). */
