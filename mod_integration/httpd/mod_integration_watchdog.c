@@ -51,11 +51,18 @@
  * the thread waits while one is writing, at most this long (so that
  * deliveries go on beside a steady stream of writes). */
 #define MI_YIELD_MAX apr_time_from_msec(50)
+/* A stopping child claims nothing more and lets the attempts in flight
+ * finish for at most this long (well inside the 9 s httpd gives a child
+ * before it kills it): one given back after its request reached the
+ * receiver would be sent again by the next generation, the same attempt
+ * twice. What is still in flight then is given back. */
+#define MI_DRAIN_MAX apr_time_from_sec(3)
 
 /* The child's pools are destroyed while mod_watchdog's thread may still
  * be delivering: a pre-cleanup of the child pool sets stopping and waits
- * for the delivery in progress (which cancels what is in flight, records
- * what was sent and gives its connection back); none starts after that.
+ * for the delivery in progress (which lets what is in flight finish, for
+ * MI_DRAIN_MAX at most, records it, gives back what is still in flight and
+ * gives its connection back); none starts after that.
  * Plain pthread objects: they must outlive every pool. */
 static pthread_mutex_t tick_lock = PTHREAD_MUTEX_INITIALIZER;
 static volatile int stopping;
@@ -177,6 +184,20 @@ static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
     apr_pool_destroy(pool);
 }
 
+/* The child stops: the attempts in flight finish, or MI_DRAIN_MAX ends. */
+static void drain(const mi_delivery_conf_t *conf, mi_sender_t *sender)
+{
+    apr_interval_time_t most = conf->timeout < MI_DRAIN_MAX
+                               ? conf->timeout : MI_DRAIN_MAX;
+    apr_time_t until = apr_time_now() + most, now;
+
+    while (mi_sender_in_flight(sender) > 0
+           && (now = apr_time_now()) < until) {
+        mi_sender_run(sender, until - now < MI_POLL_MAX ? until - now
+                                                        : MI_POLL_MAX);
+    }
+}
+
 /* Delivers until nothing is due or in flight, or the child stops. */
 static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
 {
@@ -227,6 +248,9 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
             || mi_sender_done_count(sender) >= MI_RECORD_BATCH) {
             record(s, pool, sender, 0);
         }
+    }
+    if (stopping) {
+        drain(conf, sender);
     }
     record(s, pool, sender, 1);
     apr_pool_destroy(pool);
