@@ -11,9 +11,10 @@ use Symbol ();
 use Apache::TestRequest ();
 use HTTP::Request ();
 use POSIX ();
+use Time::HiRes ();
 
 our @EXPORT = qw(api json_of admin tenant integration db_driver encode_json
-                 decode_json path_of in_parallel url_of BASE);
+                 decode_json path_of in_parallel url_of twice_sent BASE);
 
 use constant BASE => '/api/v1/integration';
 
@@ -262,6 +263,38 @@ sub in_parallel {
     my @lines = map { chomp; $_ } <$rd>;
     waitpid $_, 0 for @pids;
     return @lines;
+}
+
+# The deliveries of webhook $hook_id that arrived more often than the
+# attempts recorded for them, given $times{delivery id} = how many times
+# each arrived: the same attempt sent twice. (A delivery may arrive again
+# after a failed attempt, a receiver slowed by load missing the test's
+# timeout say: a retry, counted.) Reads the deliveries listing once none
+# is pending, or after 15 s; prints each one found.
+sub twice_sent {
+    my ($token, $hook_id, %times) = @_;
+    my %attempts;
+    my $until = Time::HiRes::time() + 15;
+    while (1) {
+        my ($page, $pending) = (1, 0);
+        %attempts = ();
+        while (1) {
+            my $list = json_of(api(GET => "/webhook-events/$hook_id/deliveries"
+                                   . "?limit=100&page=$page", token => $token));
+            for (@{ $list->{data} // [] }) {
+                $attempts{ $_->{id} } = $_->{attempts};
+                $pending++ if $_->{status} eq 'PENDING';
+            }
+            last if $page * 100 >= ($list->{total} // 0);
+            $page++;
+        }
+        last if !$pending || Time::HiRes::time() > $until;
+        Time::HiRes::sleep(0.2);
+    }
+    my @twice = grep { $times{$_} > ($attempts{$_} // 0) } sort keys %times;
+    print STDERR "# $_ arrived $times{$_} times, attempts recorded: "
+        . ($attempts{$_} // 'none') . "\n" for @twice;
+    return @twice;
 }
 
 1;
