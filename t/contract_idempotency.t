@@ -139,12 +139,12 @@ for my $c ([ '400 shape', '{"suppliers":{}}', {}, 400 ],
 # PostgreSQL written before the write waits) is given back, so that the
 # retry is processed, not told IDEMPOTENCY_KEY_IN_USE.
 {
-    my $holder = hold_lock();
+    my $holder = hold_write_lock();
     my $b503 = { suppliers => [ { externalId => 'RETRY-1', name => 'r' } ] };
     $r = post_key('after-503', $b503);
     ok t_cmp($r->code . ' ' . (json_of($r)->{error} // '-'),
              '503 SERVICE_UNAVAILABLE', 'a keyed write that cannot get the lock');
-    release_lock($holder);
+    release_write_lock($holder);
     ok t_cmp(key_row('after-503') ? 'stored' : 'free', 'free',
              'the key is free again');
     $r = post_key('after-503', $b503);
@@ -152,34 +152,4 @@ for my $c ([ '400 shape', '{"suppliers":{}}', {}, 400 ],
              '0 200 1', 'the retry is processed');
     ok t_cmp(replayed(post_key('after-503', $b503)), 1,
              'and then replays');
-}
-
-# A session of another process that holds the write lock: the sqlite3
-# shell in an open transaction, or psql holding an exclusive table lock.
-sub hold_lock {
-    my $params = $ENV{MI_DB_PARAMS};
-    my $cmd = db_driver() eq 'sqlite3' ? "sqlite3 '$params'"
-                                       : "psql -q '$params'";
-    open(my $session, '|-', "$cmd >/dev/null") or die "$cmd: $!";
-    $session->autoflush(1);
-    if (db_driver() eq 'sqlite3') {
-        print $session "BEGIN IMMEDIATE;\n";
-        sleep 0.5;
-        return $session;
-    }
-    print $session "BEGIN;\nLOCK TABLE suppliers IN ACCESS EXCLUSIVE MODE;\n";
-    for (1 .. 100) {
-        my ($n) = db_rows('SELECT count(*) FROM pg_locks l JOIN pg_class c '
-            . "ON c.oid = l.relation WHERE c.relname = 'suppliers' "
-            . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
-        return $session if $n->[0] > 0;
-        sleep 0.1;
-    }
-    die "the lock was never taken";
-}
-
-sub release_lock {
-    my ($session) = @_;
-    print $session "COMMIT;\n";
-    close $session;
 }

@@ -11,6 +11,7 @@ use Apache::TestUtil qw(t_cmp);
 use IO::Handle;
 use Time::HiRes qw(time sleep);
 use MI::Test;
+use MI::DB;
 
 plan tests => 10, have_lwp;
 
@@ -29,7 +30,7 @@ sub post {
 }
 ok t_cmp(post('W-0')->code, 200, 'a write before the lock');
 
-my $holder = hold_lock();
+my $holder = hold_write_lock();
 
 my $t0 = time;
 my $r = post('W-1');
@@ -59,40 +60,8 @@ my ($health) = grep { /^12 / } @lines;
 ok t_cmp((split ' ', $health)[1] =~ /^(200|503)$/ ? 1 : 0, 1,
          "health answered ($health)");
 
-release_lock($holder);
+release_write_lock($holder);
 $r = post('W-2');
 ok t_cmp($r->code, 200, 'writes succeed once the lock is gone');
 ok t_cmp(json_of(api(GET => '/suppliers/W-1', token => $tok))->{error},
          'NOT_FOUND', 'the refused write left nothing behind');
-
-# A session of another process that holds the write lock: the sqlite3
-# shell in an open transaction, or psql holding an exclusive table lock.
-sub hold_lock {
-    my $params = $ENV{MI_DB_PARAMS};
-    my $cmd = db_driver() eq 'sqlite3' ? "sqlite3 '$params'"
-                                       : "psql -q '$params'";
-    open(my $session, '|-', "$cmd >/dev/null") or die "$cmd: $!";
-    $session->autoflush(1);
-    if (db_driver() eq 'sqlite3') {
-        print $session "BEGIN IMMEDIATE;\n";
-        sleep 0.5;
-    }
-    else {
-        print $session "BEGIN;\nLOCK TABLE suppliers IN ACCESS EXCLUSIVE "
-                     . "MODE;\n";
-        my $sql = 'SELECT count(*) FROM pg_locks l JOIN pg_class c '
-                . "ON c.oid = l.relation WHERE c.relname = 'suppliers' "
-                . "AND l.mode = 'AccessExclusiveLock' AND l.granted";
-        for (1 .. 100) {
-            last if `psql -At '$params' -c "$sql"` > 0;
-            sleep 0.1;
-        }
-    }
-    return $session;
-}
-
-sub release_lock {
-    my ($session) = @_;
-    print $session "COMMIT;\n";
-    close $session;
-}

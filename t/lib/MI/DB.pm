@@ -8,8 +8,10 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use IPC::Open3 ();
 use Symbol ();
+use Time::HiRes ();
 
-our @EXPORT = qw(db_rows db_dump pg_args own_database drop_database);
+our @EXPORT = qw(db_rows db_dump pg_args own_database drop_database
+                 hold_write_lock release_write_lock);
 
 # The psql/pg_dump connection options of the suite's PostgreSQL
 # parameters (or of PARAMS).
@@ -82,6 +84,41 @@ sub db_rows {
         die "MI_DB_DRIVER is not set";
     }
     return map { [ split /\t/, $_, -1 ] } split /\n/, $out;
+}
+
+# hold_write_lock(TABLE, ...): a session of another process that holds
+# the write lock: the sqlite3 shell in an open transaction (the whole
+# database), or psql holding the TABLEs (suppliers by default) in ACCESS
+# EXCLUSIVE mode, once it is granted.
+sub hold_write_lock {
+    my @tables = @_ ? @_ : ('suppliers');
+    my $sqlite = ($ENV{MI_DB_DRIVER} // '') eq 'sqlite3';
+    my $cmd = $sqlite ? "sqlite3 '$ENV{MI_DB_PARAMS}'"
+                      : "psql -q '$ENV{MI_DB_PARAMS}'";
+    open(my $session, '|-', "$cmd >/dev/null") or die "$cmd: $!";
+    $session->autoflush(1);
+    if ($sqlite) {
+        # Waits its turn if the server writes at that moment.
+        print $session ".timeout 5000\nBEGIN IMMEDIATE;\n";
+        Time::HiRes::sleep(0.5);
+        return $session;
+    }
+    print $session "BEGIN;\nLOCK TABLE " . join(', ', @tables)
+                 . " IN ACCESS EXCLUSIVE MODE;\n";
+    for (1 .. 100) {
+        my ($n) = db_rows('SELECT count(*) FROM pg_locks l JOIN pg_class c '
+            . "ON c.oid = l.relation WHERE c.relname = '$tables[0]' "
+            . "AND l.mode = 'AccessExclusiveLock' AND l.granted");
+        return $session if $n->[0] > 0;
+        Time::HiRes::sleep(0.1);
+    }
+    die "the lock was never taken";
+}
+
+sub release_write_lock {
+    my ($session) = @_;
+    print $session "COMMIT;\n";
+    close $session;
 }
 
 # db_dump(): every byte the database holds, as text: SQLite's files (the
