@@ -130,53 +130,101 @@ static int claim(server_rec *s, apr_pool_t *pool, mi_sender_t *sender,
     return claimed->nelts - refused->nelts;
 }
 
+/* Finished attempts taken from the sender and not yet recorded: a record
+ * that fails (SQLite busy past IntegrationDbTimeout, the database gone)
+ * keeps them for the next, instead of letting their leases run out and
+ * the same attempts be made again. */
+typedef struct {
+    apr_pool_t *pool;           /* holds done; NULL when nothing is kept */
+    apr_array_header_t *done;   /* mi_sent_t */
+    int failures;               /* records of them that failed */
+} outcomes_t;
+
+/* Takes the finished attempts from the sender into o, counted and logged
+ * once each. */
+static void take_done(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
+                      outcomes_t *o)
+{
+    apr_array_header_t *done;
+    int i;
+
+    if (!o->pool) {
+        apr_pool_create(&o->pool, parent);
+        o->done = apr_array_make(o->pool, 16, sizeof(mi_sent_t));
+        o->failures = 0;
+    }
+    done = mi_sender_done(sender, o->pool);
+    for (i = 0; i < done->nelts; i++) {
+        const mi_sent_t *d = &APR_ARRAY_IDX(done, i, mi_sent_t);
+
+        mi_metrics_delivery(&d->result);
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
+                     "webhook delivery %s (%s) attempt %d: %s",
+                     d->delivery.id, d->delivery.event,
+                     d->delivery.attempts + 1,
+                     d->result.success ? "delivered" : d->result.error);
+    }
+    apr_array_cat(o->done, done);
+}
+
 /* Records the finished attempts (and, when cancel, gives back what is in
  * flight) in one write transaction: on SQLite each commit is a sync to
- * disk and holds the write lock that requests need. */
+ * disk and holds the write lock that requests need. What fails to be
+ * recorded stays in o for the next call. */
 static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
-                   int cancel)
+                   outcomes_t *o, int cancel)
 {
     apr_pool_t *pool;
-    apr_array_header_t *done, *unsent, *all;
+    apr_array_header_t *unsent, *all;
     mi_send_result_t *results;
     const char *why = "no connection";
     void *handle;
     mi_db_t *db;
-    int i;
+    int i, n;
 
+    take_done(s, parent, sender, o);
     apr_pool_create(&pool, parent);
-    done = mi_sender_done(sender, pool);
     unsent = cancel ? mi_sender_cancel(sender, pool)
                     : apr_array_make(pool, 1, sizeof(mi_delivery_t));
-    if (done->nelts + unsent->nelts == 0) {
+    n = o->done->nelts;
+    if (n + unsent->nelts == 0) {
+        apr_pool_destroy(o->pool);
+        o->pool = NULL;
         apr_pool_destroy(pool);
         return;
     }
-    all = apr_array_make(pool, done->nelts + unsent->nelts,
-                         sizeof(mi_delivery_t));
-    results = apr_pcalloc(pool, (done->nelts + 1) * sizeof(*results));
-    for (i = 0; i < done->nelts; i++) {
-        const mi_sent_t *o = &APR_ARRAY_IDX(done, i, mi_sent_t);
+    all = apr_array_make(pool, n + unsent->nelts, sizeof(mi_delivery_t));
+    results = apr_pcalloc(pool, (n + 1) * sizeof(*results));
+    for (i = 0; i < n; i++) {
+        const mi_sent_t *d = &APR_ARRAY_IDX(o->done, i, mi_sent_t);
 
-        *(mi_delivery_t *)apr_array_push(all) = o->delivery;
-        results[i] = o->result;
-        mi_metrics_delivery(&o->result);
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, MI_LOGNO(00303)
-                     "webhook delivery %s (%s) attempt %d: %s",
-                     o->delivery.id, o->delivery.event,
-                     o->delivery.attempts + 1,
-                     o->result.success ? "delivered" : o->result.error);
+        *(mi_delivery_t *)apr_array_push(all) = d->delivery;
+        results[i] = d->result;
     }
     apr_array_cat(all, unsent);
     if (!cancel) {
         yield_to_writes(s);
     }
     db = mi_dbd_open(s, pool, &handle, &why);
-    /* Not recorded: the leases run out and the attempts are made again;
-     * delivery is at least once. */
-    if (!db || mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, all,
-                                  done->nelts, results) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00302)
+    if (db && mi_delivery_finish(db, pool, &mi_conf_of(s)->delivery, all,
+                                 n, results) == APR_SUCCESS) {
+        if (o->failures > 0) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, MI_LOGNO(00308)
+                         "recorded %d webhook deliveries after %d failed "
+                         "tries", all->nelts, o->failures);
+        }
+        apr_pool_destroy(o->pool);
+        o->pool = NULL;
+    }
+    else {
+        /* Kept for the next call (tried again every MI_LOOK_AGAIN, and
+         * logged at the first failure only); when this was the last (the
+         * child stops), the leases run out and the attempts are made
+         * again: delivery is at least once. */
+        int level = o->failures++ ? APLOG_DEBUG : APLOG_WARNING;
+
+        /* (ap_log_error evaluates its level more than once.) */
+        ap_log_error(APLOG_MARK, level, 0, s, MI_LOGNO(00302)
                      "recording %d webhook deliveries failed: %s",
                      all->nelts, db && db->error ? db->error : why);
     }
@@ -204,6 +252,7 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
     const mi_delivery_conf_t *conf = &mi_conf_of(s)->delivery;
     int quarter = conf->concurrency / 4 > 0 ? conf->concurrency / 4 : 1;
     apr_time_t next_claim = 0, now;
+    outcomes_t kept = { NULL, NULL, 0 };
     mi_sender_t *sender;
     apr_pool_t *pool;
 
@@ -227,15 +276,17 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
 
             /* The outcomes first: a claim must see which webhooks have
              * just failed, and the leases that have just ended. */
-            if (mi_sender_done_count(sender) > 0) {
-                record(s, pool, sender, 0);
+            if (mi_sender_done_count(sender) > 0 || kept.pool) {
+                record(s, pool, sender, &kept, 0);
             }
             apr_pool_create(&iter, pool);
             got = claim(s, iter, sender, room);
             apr_pool_destroy(iter);
             now = apr_time_now();
             next_claim = now + (got <= 0 ? MI_LOOK_AGAIN : MI_CLAIM_EVERY);
-            if (got <= 0 && mi_sender_in_flight(sender) == 0) {
+            /* Outcomes not yet recorded keep the thread here: they go
+             * with this call's pool. */
+            if (got <= 0 && mi_sender_in_flight(sender) == 0 && !kept.pool) {
                 break;
             }
         }
@@ -243,16 +294,17 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
             wait = next_claim > now ? next_claim - now : 0;
         }
         mi_sender_run(sender, wait);
-        if (mi_sender_done_age(sender) >= MI_RECORD_EVERY
-            || mi_sender_in_flight(sender) == 0
-            || mi_sender_done_count(sender) >= MI_RECORD_BATCH) {
-            record(s, pool, sender, 0);
+        if (mi_sender_done_count(sender) > 0
+            && (mi_sender_done_age(sender) >= MI_RECORD_EVERY
+                || mi_sender_in_flight(sender) == 0
+                || mi_sender_done_count(sender) >= MI_RECORD_BATCH)) {
+            record(s, pool, sender, &kept, 0);
         }
     }
     if (stopping) {
         drain(conf, sender);
     }
-    record(s, pool, sender, 1);
+    record(s, pool, sender, &kept, 1);
     apr_pool_destroy(pool);
 }
 

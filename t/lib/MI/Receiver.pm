@@ -62,6 +62,10 @@ sub url {
         . ($path // '/hook');
 }
 
+# answer(MODE): "200" (or any status), "302 http://elsewhere/" (a status
+# and a Location), "hang" (nothing, and the connection closed after
+# HANG_SECONDS), "late SECONDS" (200 after SECONDS, the request logged at
+# once).
 sub answer {
     my ($self, $mode) = @_;
     open my $fh, '>', "$self->{mode}.tmp" or die $!;
@@ -132,7 +136,8 @@ sub sender_of {
 sub serve {
     my ($self, $server, $test) = @_;
     my $seq = 0;
-    my @held;    # [ socket, until ] of "hang" answers, oldest first
+    my @held;    # [ socket, until, reply ] of "hang" (no reply) and
+                 # "late" answers, the first to end first
     my $select = IO::Select->new($server);
     while (1) {
         # The test is gone (killed, say): so is its receiver.
@@ -140,7 +145,9 @@ sub serve {
         my $wait = @held ? $held[0][1] - time : 1;
         my @ready = $select->can_read($wait < 0 ? 0 : $wait > 1 ? 1 : $wait);
         while (@held && $held[0][1] <= time) {
-            close((shift @held)->[0]);
+            my ($held, undef, $reply) = @{ shift @held };
+            print $held $reply if defined $reply;
+            close $held;
         }
         next unless @ready;
         my $c = $server->accept or next;
@@ -187,18 +194,25 @@ sub serve {
         binmode $log;
         syswrite $log, $record;
         close $log;
-        if ($mode eq 'hang') {
-            push @held, [ $c, time + HANG_SECONDS ];
+        if ($mode eq 'hang' || $mode =~ /^late ([\d.]+)$/) {
+            my $late = $mode ne 'hang';
+            push @held, [ $c, time + ($late ? $1 : HANG_SECONDS),
+                          $late ? reply('200') : undef ];
+            @held = sort { $a->[1] <=> $b->[1] } @held;
             next;
         }
         # A mode "302 http://elsewhere/" (answer('302 http://...')) is a
         # status code and a Location header.
-        my ($status, $location) = split / /, $mode, 2;
-        print $c "HTTP/1.1 $status Answer\r\nContent-Length: 2\r\n"
-               . (defined $location ? "Location: $location\r\n" : '')
-               . "Connection: close\r\n\r\nok";
+        print $c reply($mode);
         close $c;
     }
+}
+
+sub reply {
+    my ($status, $location) = split / /, $_[0], 2;
+    return "HTTP/1.1 $status Answer\r\nContent-Length: 2\r\n"
+           . (defined $location ? "Location: $location\r\n" : '')
+           . "Connection: close\r\n\r\nok";
 }
 
 # The whole lines of the log from byte $from on: (records, where they end).
