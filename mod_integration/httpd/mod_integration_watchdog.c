@@ -219,9 +219,9 @@ static void record(server_rec *s, apr_pool_t *parent, mi_sender_t *sender,
     else {
         /* Kept for the next call (tried again every MI_LOOK_AGAIN, and
          * logged at the first failure only); when this was the last (the
-         * child stops), the leases run out and the attempts are made
-         * again: delivery is at least once. */
-        int level = o->failures++ ? APLOG_DEBUG : APLOG_WARNING;
+         * child stops: logged too), the leases run out and the attempts
+         * are made again: delivery is at least once. */
+        int level = o->failures++ && !cancel ? APLOG_DEBUG : APLOG_WARNING;
 
         /* (ap_log_error evaluates its level more than once.) */
         ap_log_error(APLOG_MARK, level, 0, s, MI_LOGNO(00302)
