@@ -13,7 +13,7 @@ use Time::HiRes qw(time sleep);
 use MI::Test;
 use MI::Receiver;
 
-plan tests => 19, have_lwp;
+plan tests => 21, have_lwp;
 
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 my $log_start = -s $log // 0;
@@ -79,6 +79,30 @@ ok t_cmp(scalar(twice_sent($tok, $hook->{id}, %times)), 0,
 ok t_cmp(scalar(grep { /exit signal|AH00052/ } log_since($log_start)), 0,
          'no child exited by a signal');
 $rx->stop;
+
+# ---- an attempt in flight at a graceful restart finishes ----------------
+# The answer comes 0.9 s after the request (the timeout is 1 s): the
+# stopping child waits for it. Given back instead, it was sent again by the
+# new generation, the same attempt twice.
+# A connection per request: a kept-alive one would hold the old child.
+Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+my $lt0 = tenant();
+my $late = MI::Receiver->start;
+$late->answer('late 0.9');
+my $late_hook = json_of(api(POST => '/webhook-events', token => $lt0->{token},
+    body => { url => $late->url, events => ['supplier.created'] }));
+api(POST => '/suppliers', token => $lt0->{token},
+    body => { suppliers => [ { externalId => 'GR-LATE', name => 'late' } ] });
+$late->wait_for(sub { @_ >= 1 }, 10);
+graceful();
+sleep 2;    # for the new generation to send it again, were it given back
+my %late_times;
+$late_times{ $_->{headers}{'x-webhook-delivery'} }++ for $late->requests;
+ok t_cmp(scalar keys %late_times, 1, 'the attempt in flight arrived');
+ok t_cmp(scalar(twice_sent($lt0->{token}, $late_hook->{id}, %late_times)), 0,
+         'and was not sent again by the new generation');
+$late->stop;
+Apache::TestRequest::user_agent(reset => 1);
 
 # ---- rate-limit counts survive a graceful restart ----------------------
 # The virtual host mi_limited allows 20 requests per 60 seconds.

@@ -279,9 +279,14 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
             if (mi_sender_done_count(sender) > 0 || kept.pool) {
                 record(s, pool, sender, &kept, 0);
             }
-            apr_pool_create(&iter, pool);
-            got = claim(s, iter, sender, room);
-            apr_pool_destroy(iter);
+            /* Nothing more is sent while outcomes wait to be recorded:
+             * they stay at most as many as were in flight. */
+            got = 0;
+            if (!kept.pool) {
+                apr_pool_create(&iter, pool);
+                got = claim(s, iter, sender, room);
+                apr_pool_destroy(iter);
+            }
             now = apr_time_now();
             next_claim = now + (got <= 0 ? MI_LOOK_AGAIN : MI_CLAIM_EVERY);
             /* Outcomes not yet recorded keep the thread here: they go
