@@ -230,6 +230,12 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                                           page->cursor, &after)) {
         return MI_ERR_INVALID;
     }
+    /* The first page is a seek from the start of the range: the cheapest
+     * way to it on either database. */
+    if (!page->cursor && page->page == 1) {
+        after.synced_at = page->since;
+        after.id = "";
+    }
     /* The version first: rows read after it are at least as new, so what
      * is kept (or tagged) under it is never older than it. */
     if ((rc = mi_counts_get(db, pool, org, res->entity_type, &total,
@@ -256,7 +262,8 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
         return MI_OK;
     }
     if ((rc = select_page(db, pool, res, org, page,
-                          page->cursor ? &after : NULL, &rows, &total))
+                          page->cursor || page->page == 1 ? &after : NULL,
+                          &rows, &total))
             != MI_OK) {
         return rc;
     }
