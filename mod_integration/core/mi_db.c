@@ -4,6 +4,7 @@
 #include <string.h>
 #include "mi_db.h"
 #include "mi_buf.h"
+#include "mi_db_scan.h"
 
 #define SQLITE_BUSY_TIMEOUT_SQL "PRAGMA busy_timeout = 5000"
 
@@ -295,6 +296,7 @@ apr_status_t mi_db_open(apr_pool_t *pool, const char *driver,
 void mi_db_close(mi_db_t *db)
 {
     if (db && db->handle) {
+        mi_db_scan_release(db);
         apr_dbd_close(db->driver, db->handle);
         db->handle = NULL;
     }
@@ -325,15 +327,9 @@ mi_result_e mi_db_result(const mi_db_t *db, apr_status_t rv)
 
 static void note_error(mi_db_t *db, apr_pool_t *pool, int rc)
 {
-    const char *msg = apr_dbd_error(db->driver, db->handle, rc);
-
     /* The driver's text lives in the connection and is overwritten by the
-     * next call: copy it now. */
-    db->error = apr_pstrdup(pool, msg ? msg : "unknown database error");
-    db->errors++;
-    if (db->in_txn) {
-        db->failed = 1;
-    }
+     * next call: copied. */
+    mi_db_note_failure(db, pool, apr_dbd_error(db->driver, db->handle, rc));
 }
 
 /* A prepared statement as cached for a connection: on PostgreSQL, named
@@ -590,6 +586,43 @@ static int run_or_retry(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     }
     db->used = 1;
     return 0;
+}
+
+int mi_db_prepare_named(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+    const cached_t *c;
+    int rc;
+
+    if (db->dialect != MI_DIALECT_PGSQL || db->unnamed
+        || !libpq.backend_pid) {
+        return 0;
+    }
+    rc = prepared(db, st, &stmt);
+    if (rc != 0 && may_retry(db, pool)) {
+        rc = prepared(db, st, &stmt);
+    }
+    if (rc != 0) {
+        note_error(db, pool, rc);
+        return -1;
+    }
+    c = apr_hash_get(db->cache, st->name, APR_HASH_KEY_STRING);
+    return c && c->session > 0;
+}
+
+void mi_db_note_failure(mi_db_t *db, apr_pool_t *pool, const char *msg)
+{
+    db->error = apr_pstrdup(pool, msg && *msg ? msg
+                                              : "unknown database error");
+    db->errors++;
+    if (db->in_txn) {
+        db->failed = 1;
+    }
+}
+
+void mi_db_note_success(mi_db_t *db)
+{
+    db->used = 1;
 }
 
 apr_status_t mi_db_exec(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,

@@ -178,4 +178,14 @@ mi_result_e mi_db_result(const mi_db_t *db, apr_status_t rv);
 /* Convenience: an int64 as a decimal string parameter. */
 const char *mi_db_int(apr_pool_t *pool, apr_int64_t v);
 
+/* For mi_db_scan, which runs statements outside apr_dbd.
+ * mi_db_prepare_named: 1 when st runs on db as a named PostgreSQL
+ * statement, then prepared in the connection's current session (named
+ * st->name); 0 when it does not (SQLite, unnamed statements); -1 when it
+ * could not be prepared (db->error says why). mi_db_note_failure and
+ * mi_db_note_success record a statement's outcome as mi_db's own. */
+int mi_db_prepare_named(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st);
+void mi_db_note_failure(mi_db_t *db, apr_pool_t *pool, const char *msg);
+void mi_db_note_success(mi_db_t *db);
+
 #endif

@@ -15,21 +15,23 @@ void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len)
 
 void mi_jsonw_str(mi_jsonw_t *w, const char *s)
 {
-    static const char hex[] = "0123456789abcdef";
-    const char *end;
-    apr_size_t n;
-    char *o;
-
     if (!s) {
         mi_jsonw_lit(w, "null");
         return;
     }
-    n = strlen(s);
-    end = s + n;
+    mi_jsonw_strn(w, s, strlen(s));
+}
+
+void mi_jsonw_strn(mi_jsonw_t *w, const char *s, apr_size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *end = s + n;
+    char *o;
+
     /* Worst case: every byte a \u00XX escape, plus the quotes. */
     o = mi_buf_reserve(w, n * 6 + 2);
     *o++ = '"';
-    for (; *s; s++) {
+    for (; s < end; s++) {
         unsigned char c = (unsigned char)*s;
         apr_size_t seq;
 

@@ -19,6 +19,9 @@ void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len);
 /* Appends s as a JSON string, or null when s is NULL. */
 void mi_jsonw_str(mi_jsonw_t *w, const char *s);
 
+/* The same for the n bytes at s (a NUL among them is written \u0000). */
+void mi_jsonw_strn(mi_jsonw_t *w, const char *s, apr_size_t n);
+
 /* Appends a decimal integer. */
 void mi_jsonw_int(mi_jsonw_t *w, apr_int64_t v);
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "mi_records.h"
 #include "mi_counts.h"
+#include "mi_db_scan.h"
 #include "mi_outbox.h"
 #include "mi_synclog.h"
 #include "mi_time.h"
@@ -67,8 +68,12 @@ const char *mi_page_parse(apr_pool_t *pool, apr_table_t *query,
 
 /* A stored value as JSON: numbers, booleans and arrays of strings were
  * validated on the way in and come back from the database as text. */
-static void write_value(mi_jsonw_t *w, const mi_field_t *f, const char *v)
+static void write_value(mi_jsonw_t *w, const mi_field_t *f,
+                        const mi_db_row_t *row, int col)
 {
+    apr_size_t len = 0;
+    const char *v = mi_db_row_text(row, col, &len);
+
     if (!v) {
         mi_jsonw_lit(w, "null");
         return;
@@ -76,7 +81,7 @@ static void write_value(mi_jsonw_t *w, const mi_field_t *f, const char *v)
     switch (f->type) {
     case MI_FIELD_NUMBER:
     case MI_FIELD_STRING_ARRAY:
-        mi_jsonw_raw(w, v, strlen(v));
+        mi_jsonw_raw(w, v, len);
         break;
     case MI_FIELD_BOOLEAN:
         if (!strcmp(v, "1") || !strcmp(v, "t") || !strcmp(v, "true")) {
@@ -87,58 +92,112 @@ static void write_value(mi_jsonw_t *w, const mi_field_t *f, const char *v)
         }
         break;
     default:
-        mi_jsonw_str(w, v);
+        mi_jsonw_strn(w, v, len);
     }
 }
 
-static void write_time(mi_jsonw_t *w, const char *key, const char *ms)
+static void write_text(mi_jsonw_t *w, const mi_db_row_t *row, int col)
 {
-    char iso[MI_ISO_LEN + 1];
+    apr_size_t len = 0;
+    const char *v = mi_db_row_text(row, col, &len);
 
-    mi_jsonw_raw(w, key, strlen(key));
-    mi_jsonw_lit(w, "\"");
-    mi_time_iso_buf(iso, apr_atoi64(ms));
-    mi_jsonw_raw(w, iso, MI_ISO_LEN);
-    mi_jsonw_lit(w, "\"");
+    if (v) {
+        mi_jsonw_strn(w, v, len);
+    }
+    else {
+        mi_jsonw_lit(w, "null");
+    }
 }
 
+static void write_time(mi_jsonw_t *w, const char *key, apr_size_t key_len,
+                       apr_int64_t ms)
+{
+    char *o = mi_buf_reserve(w, key_len + MI_ISO_LEN + 2);
+
+    memcpy(o, key, key_len);
+    o[key_len] = '"';
+    mi_time_iso_buf(o + key_len + 1, ms);
+    o[key_len + 1 + MI_ISO_LEN] = '"';
+    w->len += key_len + MI_ISO_LEN + 2;
+}
+
+#define WRITE_TIME(w, key, row, col) \
+    write_time((w), (key), sizeof(key) - 1, mi_db_row_int((row), (col)))
+
 static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
-                         const char **row)
+                         const mi_db_row_t *row)
 {
     int i;
 
     mi_jsonw_lit(w, "{\"externalId\":");
-    mi_jsonw_str(w, row[MI_COL_EXTERNAL_ID]);
+    write_text(w, row, MI_COL_EXTERNAL_ID);
     mi_jsonw_lit(w, ",\"internalId\":");
-    mi_jsonw_str(w, row[MI_COL_ID]);
+    write_text(w, row, MI_COL_ID);
     if (strcmp(res->fields[res->name_field].json, "name")) {
         mi_jsonw_lit(w, ",\"name\":");
-        write_value(w, &res->fields[res->name_field],
-                    row[MI_COL_FIELDS + res->name_field]);
+        write_value(w, &res->fields[res->name_field], row,
+                    MI_COL_FIELDS + res->name_field);
     }
     for (i = 0; i < res->nfields; i++) {
+        const char *key = res->fields[i].json;
+
         mi_jsonw_lit(w, ",\"");
-        mi_jsonw_raw(w, res->fields[i].json, strlen(res->fields[i].json));
+        mi_jsonw_raw(w, key, strlen(key));
         mi_jsonw_lit(w, "\":");
-        write_value(w, &res->fields[i], row[MI_COL_FIELDS + i]);
+        write_value(w, &res->fields[i], row, MI_COL_FIELDS + i);
     }
     mi_jsonw_lit(w, ",\"syncStatus\":");
-    mi_jsonw_str(w, row[MI_COL_SYNC_STATUS]);
-    write_time(w, ",\"lastSyncedAt\":", row[MI_COL_LAST_SYNCED_AT]);
-    write_time(w, ",\"createdAt\":", row[MI_COL_CREATED_AT]);
-    write_time(w, ",\"updatedAt\":", row[MI_COL_UPDATED_AT]);
+    write_text(w, row, MI_COL_SYNC_STATUS);
+    WRITE_TIME(w, ",\"lastSyncedAt\":", row, MI_COL_LAST_SYNCED_AT);
+    WRITE_TIME(w, ",\"createdAt\":", row, MI_COL_CREATED_AT);
+    WRITE_TIME(w, ",\"updatedAt\":", row, MI_COL_UPDATED_AT);
     mi_jsonw_lit(w, "}");
 }
 
-/* The rows of one page, one more than its limit if there are (so that
- * the page knows whether any follows), and their total when the version's
- * total (all the organization's records of the type) is not it. after:
- * the cursor's place, or NULL for the page's offset. */
-static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
-                               const mi_resource_t *res, const char *org,
-                               const mi_page_t *page,
-                               const mi_cursor_t *after, mi_rows_t *rows,
-                               apr_int64_t *total)
+/* A page's entities, written as their rows come: at most limit of them;
+ * a row after them says that another page follows. */
+typedef struct {
+    mi_jsonw_t *out;
+    apr_pool_t *pool;
+    const mi_resource_t *res;
+    int limit;
+    int shown;
+    int more;
+    mi_cursor_t last;           /* the place of the limit-th entity */
+} page_writer_t;
+
+static int write_row(void *ctx, const mi_db_row_t *row)
+{
+    page_writer_t *pw = ctx;
+    apr_size_t len = 0;
+    const char *id;
+
+    if (pw->shown == pw->limit) {
+        pw->more = 1;
+        return 1;
+    }
+    if (pw->shown++) {
+        mi_jsonw_lit(pw->out, ",");
+    }
+    write_entity(pw->out, pw->res, row);
+    if (pw->shown == pw->limit) {
+        id = mi_db_row_text(row, MI_COL_ID, &len);
+        pw->last.synced_at = mi_db_row_int(row, MI_COL_LAST_SYNCED_AT);
+        pw->last.id = id ? apr_pstrmemdup(pw->pool, id, len) : "";
+    }
+    return 0;
+}
+
+/* Writes the rows of one page, one more than its limit if there are (so
+ * that the page knows whether any follows), and finds their total when
+ * the version's total (all the organization's records of the type) is not
+ * it. after: the place the page starts after, or NULL for the page's
+ * offset. */
+static mi_result_e write_page(mi_db_t *db, apr_pool_t *pool,
+                              const mi_resource_t *res, const char *org,
+                              const mi_page_t *page,
+                              const mi_cursor_t *after, page_writer_t *pw,
+                              apr_int64_t *total)
 {
     const char *args[6];
     const mi_stmt_t *list, *count = &res->sql.count;
@@ -173,7 +232,8 @@ static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
         args[nargs++] = mi_db_int(pool, (apr_int64_t)(page->page - 1)
                                         * page->limit);
     }
-    if (mi_db_select(db, pool, list, rows, nargs, args) != APR_SUCCESS) {
+    if (mi_db_scan(db, pool, list, nargs, args, write_row, pw)
+            != APR_SUCCESS) {
         return mi_db_failure(db);
     }
     if (page->ids || page->since >= 0) {
@@ -186,26 +246,21 @@ static mi_result_e select_page(mi_db_t *db, apr_pool_t *pool,
     return MI_OK;
 }
 
-/* The nextCursor of a page: after its last entity when another follows
- * (the page read one more than its limit), else null. */
+/* The nextCursor of a page: after its last entity when another follows,
+ * else null. */
 static mi_result_e write_next(mi_jsonw_t *out, apr_pool_t *pool,
                               const mi_resource_t *res, const char *org,
-                              const unsigned char *key, const mi_rows_t *rows,
-                              int limit)
+                              const unsigned char *key,
+                              const page_writer_t *pw)
 {
-    const char **last;
     const char *next;
-    mi_cursor_t pos;
 
     mi_jsonw_lit(out, ",\"nextCursor\":");
-    if (rows->nrows <= limit) {
+    if (!pw->more) {
         mi_jsonw_lit(out, "null");
         return MI_OK;
     }
-    last = rows->rows[limit - 1];
-    pos.synced_at = apr_atoi64(last[MI_COL_LAST_SYNCED_AT]);
-    pos.id = last[MI_COL_ID];
-    if (!(next = mi_cursor_encode(pool, key, org, res->plural, &pos))) {
+    if (!(next = mi_cursor_encode(pool, key, org, res->plural, &pw->last))) {
         return MI_ERR_INTERNAL;
     }
     mi_jsonw_str(out, next);
@@ -221,10 +276,9 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
     apr_size_t len;
     const char *key, *kept, *what;
     mi_cursor_t after;
-    mi_rows_t rows;
+    page_writer_t pw;
     apr_size_t start = out->len;
     mi_result_e rc;
-    int i, shown;
 
     if (page->cursor && !mi_cursor_decode(pool, cond->key, org, res->plural,
                                           page->cursor, &after)) {
@@ -261,19 +315,16 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
         mi_jsonw_raw(out, kept, len);
         return MI_OK;
     }
-    if ((rc = select_page(db, pool, res, org, page,
-                          page->cursor || page->page == 1 ? &after : NULL,
-                          &rows, &total))
-            != MI_OK) {
-        return rc;
-    }
-    shown = rows.nrows > page->limit ? page->limit : rows.nrows;
+    memset(&pw, 0, sizeof(pw));
+    pw.out = out;
+    pw.pool = pool;
+    pw.res = res;
+    pw.limit = page->limit;
     mi_jsonw_lit(out, "{\"entities\":[");
-    for (i = 0; i < shown; i++) {
-        if (i) {
-            mi_jsonw_lit(out, ",");
-        }
-        write_entity(out, res, rows.rows[i]);
+    if ((rc = write_page(db, pool, res, org, page,
+                         page->cursor || page->page == 1 ? &after : NULL,
+                         &pw, &total)) != MI_OK) {
+        return rc;
     }
     mi_jsonw_lit(out, "],\"total\":");
     mi_jsonw_int(out, total);
@@ -286,8 +337,7 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
     }
     mi_jsonw_lit(out, ",\"limit\":");
     mi_jsonw_int(out, page->limit);
-    if ((rc = write_next(out, pool, res, org, cond->key, &rows, page->limit))
-            != MI_OK) {
+    if ((rc = write_next(out, pool, res, org, cond->key, &pw)) != MI_OK) {
         return rc;
     }
     mi_jsonw_lit(out, "}");
@@ -300,17 +350,18 @@ mi_result_e mi_records_get(mi_db_t *db, apr_pool_t *pool,
                            const char *external_id, mi_jsonw_t *out)
 {
     const char *args[2] = { org, external_id };
-    mi_rows_t rows;
+    page_writer_t pw;
 
-    if (mi_db_select(db, pool, &res->sql.get, &rows, 2, args)
+    memset(&pw, 0, sizeof(pw));
+    pw.out = out;
+    pw.pool = pool;
+    pw.res = res;
+    pw.limit = 1;
+    if (mi_db_scan(db, pool, &res->sql.get, 2, args, write_row, &pw)
             != APR_SUCCESS) {
         return mi_db_failure(db);
     }
-    if (rows.nrows == 0) {
-        return MI_ERR_NOT_FOUND;
-    }
-    write_entity(out, res, rows.rows[0]);
-    return MI_OK;
+    return pw.shown ? MI_OK : MI_ERR_NOT_FOUND;
 }
 
 /* Runs touch on org's records of res's type (when self) and then of each
