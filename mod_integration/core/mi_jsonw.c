@@ -22,6 +22,20 @@ void mi_jsonw_str(mi_jsonw_t *w, const char *s)
     mi_jsonw_strn(w, s, strlen(s));
 }
 
+/* The bytes a JSON string holds as they are: printable ASCII but the
+ * quote and the backslash. */
+static const unsigned char plain[256] = {
+#define P(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+#define P8(c) P(c), P((c) + 1), P((c) + 2), P((c) + 3), P((c) + 4), \
+              P((c) + 5), P((c) + 6), P((c) + 7)
+#define P64(c) P8(c), P8((c) + 8), P8((c) + 16), P8((c) + 24), \
+               P8((c) + 32), P8((c) + 40), P8((c) + 48), P8((c) + 56)
+    P64(0), P64(64)
+#undef P64
+#undef P8
+#undef P
+};
+
 void mi_jsonw_strn(mi_jsonw_t *w, const char *s, apr_size_t n)
 {
     static const char hex[] = "0123456789abcdef";
@@ -32,8 +46,22 @@ void mi_jsonw_strn(mi_jsonw_t *w, const char *s, apr_size_t n)
     o = mi_buf_reserve(w, n * 6 + 2);
     *o++ = '"';
     for (; s < end; s++) {
-        unsigned char c = (unsigned char)*s;
+        const char *run = s;
+        unsigned char c;
         apr_size_t seq;
+
+        /* A run of bytes that stand for themselves, copied at once. */
+        while (s < end && plain[(unsigned char)*s]) {
+            s++;
+        }
+        if (s > run) {
+            memcpy(o, run, (apr_size_t)(s - run));
+            o += s - run;
+            if (s == end) {
+                break;
+            }
+        }
+        c = (unsigned char)*s;
 
         if (c == '"' || c == '\\') {
             *o++ = '\\';

@@ -109,23 +109,35 @@ static void write_text(mi_jsonw_t *w, const mi_db_row_t *row, int col)
     }
 }
 
-static void write_time(mi_jsonw_t *w, const char *key, apr_size_t key_len,
-                       apr_int64_t ms)
+/* The last time written as ISO text: the records of one write share
+ * their times, and a page has many of them. */
+typedef struct {
+    apr_int64_t ms;
+    char iso[MI_ISO_LEN + 1];
+} time_memo_t;
+
+static void write_time(mi_jsonw_t *w, time_memo_t *memo, const char *key,
+                       apr_size_t key_len, apr_int64_t ms)
 {
     char *o = mi_buf_reserve(w, key_len + MI_ISO_LEN + 2);
 
+    if (ms != memo->ms || !memo->iso[0]) {
+        mi_time_iso_buf(memo->iso, ms);
+        memo->ms = ms;
+    }
     memcpy(o, key, key_len);
     o[key_len] = '"';
-    mi_time_iso_buf(o + key_len + 1, ms);
+    memcpy(o + key_len + 1, memo->iso, MI_ISO_LEN);
     o[key_len + 1 + MI_ISO_LEN] = '"';
     w->len += key_len + MI_ISO_LEN + 2;
 }
 
-#define WRITE_TIME(w, key, row, col) \
-    write_time((w), (key), sizeof(key) - 1, mi_db_row_int((row), (col)))
+#define WRITE_TIME(w, memo, key, row, col) \
+    write_time((w), (memo), (key), sizeof(key) - 1, \
+               mi_db_row_int((row), (col)))
 
 static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
-                         const mi_db_row_t *row)
+                         const mi_db_row_t *row, time_memo_t *memo)
 {
     int i;
 
@@ -148,9 +160,9 @@ static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
     }
     mi_jsonw_lit(w, ",\"syncStatus\":");
     write_text(w, row, MI_COL_SYNC_STATUS);
-    WRITE_TIME(w, ",\"lastSyncedAt\":", row, MI_COL_LAST_SYNCED_AT);
-    WRITE_TIME(w, ",\"createdAt\":", row, MI_COL_CREATED_AT);
-    WRITE_TIME(w, ",\"updatedAt\":", row, MI_COL_UPDATED_AT);
+    WRITE_TIME(w, memo, ",\"lastSyncedAt\":", row, MI_COL_LAST_SYNCED_AT);
+    WRITE_TIME(w, memo, ",\"createdAt\":", row, MI_COL_CREATED_AT);
+    WRITE_TIME(w, memo, ",\"updatedAt\":", row, MI_COL_UPDATED_AT);
     mi_jsonw_lit(w, "}");
 }
 
@@ -164,6 +176,7 @@ typedef struct {
     int shown;
     int more;
     mi_cursor_t last;           /* the place of the limit-th entity */
+    time_memo_t memo;
 } page_writer_t;
 
 static int write_row(void *ctx, const mi_db_row_t *row)
@@ -179,7 +192,7 @@ static int write_row(void *ctx, const mi_db_row_t *row)
     if (pw->shown++) {
         mi_jsonw_lit(pw->out, ",");
     }
-    write_entity(pw->out, pw->res, row);
+    write_entity(pw->out, pw->res, row, &pw->memo);
     if (pw->shown == pw->limit) {
         id = mi_db_row_text(row, MI_COL_ID, &len);
         pw->last.synced_at = mi_db_row_int(row, MI_COL_LAST_SYNCED_AT);

@@ -1,10 +1,12 @@
 /* fuzz_text.c: the small text rules: mi_url_decode (path segments), the
  * UTF-8 checks (mi_utf8_sequence, mi_utf8_valid, checked against Jansson's
  * own, mi_utf8_clean, mi_utf8_length), mi_country_valid, mi_email_valid,
- * and mi_text_fill with the input's first line as the template and the
- * rest as the value. */
+ * mi_text_fill with the input's first line as the template and the rest
+ * as the value, and mi_jsonw_strn (a JSON string whatever the bytes, the
+ * bytes themselves when they are UTF-8). */
 #include <jansson.h>
 #include "fuzz.h"
+#include "mi_jsonw.h"
 #include "mi_text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -52,6 +54,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(filled && strlen(filled) == (at ? strlen(template) - 2
                                                       + strlen(value)
                                                 : strlen(template)));
+
+    {
+        mi_jsonw_t w;
+        json_t *back;
+
+        mi_jsonw_init(&w, pool, 16);
+        mi_jsonw_strn(&w, (const char *)data, size);
+        back = json_loadb(w.buf, w.len, JSON_DECODE_ANY | JSON_ALLOW_NUL,
+                          NULL);
+        FUZZ_ASSERT(back && json_is_string(back));
+        FUZZ_ASSERT(!valid || (json_string_length(back) == size
+                               && !memcmp(json_string_value(back), data,
+                                          size)));
+        json_decref(back);
+    }
     fuzz_pool_done(pool);
     return 0;
 }

@@ -75,6 +75,23 @@ static void test_writers(apr_pool_t *p)
        "the writer and Jansson's dump agree on 1000 strings");
     is_str(mi_json_dump(p, mi_json_own(p, json_integer(7))), "7",
            "a dump is a C string");
+    {
+        static const char odd[] = "a\"b\\c\x01\x1f\x7f d\0e\xe2\x82\xac"
+                                  "\xff plain text, long enough for a run";
+        json_t *back;
+
+        mi_jsonw_init(&w, p, 2);
+        mi_jsonw_strn(&w, odd, sizeof(odd) - 1);
+        back = mi_json_own(p, json_loadb(w.buf, w.len, JSON_DECODE_ANY
+                                                       | JSON_ALLOW_NUL,
+                                         NULL));
+        ok(back && json_string_length(back) == sizeof(odd) - 1 + 2
+           && !memcmp(json_string_value(back), odd, 15)
+           && !memcmp(json_string_value(back) + 15, "\xef\xbf\xbd", 3)
+           && !memcmp(json_string_value(back) + 18, odd + 16,
+                      sizeof(odd) - 1 - 16),
+           "escapes, a NUL kept, a byte that is not UTF-8 as U+FFFD");
+    }
 }
 
 /* Typed placeholders: a cast on PostgreSQL, the bare expression on SQLite;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <apr_strings.h>
 #include "unit.h"
+#include "mi_db_scan.h"
 
 /* Chunked writes: every row once, in order, across chunk boundaries. */
 static void test_write_rows(apr_pool_t *p)
@@ -58,10 +59,101 @@ static void test_write_rows(apr_pool_t *p)
     mi_db_close(db);
 }
 
+/* What a scan saw: each row's columns as text, its second as an integer;
+ * it stops after stop rows when stop > 0. */
+typedef struct {
+    apr_pool_t *pool;
+    int n, stop;
+    const char *text[8][3];
+    apr_size_t len[8][3];
+    apr_int64_t num[8];
+} seen_t;
+
+static int see(void *ctx, const mi_db_row_t *row)
+{
+    seen_t *s = ctx;
+    int c;
+
+    for (c = 0; c < 3; c++) {
+        const char *v = mi_db_row_text(row, c, &s->len[s->n][c]);
+
+        s->text[s->n][c] = v ? apr_pstrmemdup(s->pool, v, s->len[s->n][c])
+                             : NULL;
+    }
+    s->num[s->n] = mi_db_row_int(row, 1);
+    return ++s->n == s->stop;
+}
+
+/* A scan gives what a select gives, natively and inside a transaction
+ * (where it reads through mi_db_select); it stops when told; a failure is
+ * the connection's error; the prepared statement goes with the
+ * connection. */
+static void test_scan(apr_pool_t *p)
+{
+    static const mi_stmt_t create = { "test_scan_create", {
+        "CREATE TABLE scanned (k TEXT, n INTEGER, v TEXT)", NULL } };
+    static const mi_stmt_t fill = { "test_scan_fill", {
+        "INSERT INTO scanned VALUES ('a', 1, 'x'), ('b', 1700000000123, "
+        "NULL), ('c', -5, ''), ('d', 0, 'caf\xc3\xa9')", NULL } };
+    static const mi_stmt_t pick = { "test_scan_pick", {
+        "SELECT k, n, v FROM scanned WHERE k > %s ORDER BY k", NULL } };
+    static const mi_stmt_t broken = { "test_scan_broken", {
+        "SELECT k FROM no_such_table WHERE k > %s", NULL } };
+    const char *from = "a", *err = NULL;
+    mi_db_t *db = NULL;
+    mi_rows_t rows;
+    seen_t native, txn, stopped;
+    int r, c, same = 1;
+
+    if (mi_db_open(p, "sqlite3", ":memory:", &db, &err) != APR_SUCCESS
+        || mi_db_exec(db, p, &create, NULL, 0, NULL) != APR_SUCCESS
+        || mi_db_exec(db, p, &fill, NULL, 0, NULL) != APR_SUCCESS
+        || mi_db_select(db, p, &pick, &rows, 1, &from) != APR_SUCCESS) {
+        ok(0, "scans: a table");
+        return;
+    }
+    memset(&native, 0, sizeof(native));
+    native.pool = p;
+    txn = stopped = native;
+    stopped.stop = 2;
+    ok(mi_db_scan(db, p, &pick, 1, &from, see, &native) == APR_SUCCESS
+       && mi_db_scan(db, p, &pick, 1, &from, see, &native) == APR_SUCCESS
+       && native.n == 2 * rows.nrows && rows.nrows == 3,
+       "a scan reads every row, and again on its kept statement");
+    for (r = 0; r < native.n; r++) {
+        for (c = 0; c < 3; c++) {
+            const char *want = rows.rows[r % 3][c];
+
+            same &= want ? native.text[r][c]
+                           && native.len[r][c] == strlen(want)
+                           && !strcmp(native.text[r][c], want)
+                         : !native.text[r][c];
+        }
+        same &= native.num[r] == apr_atoi64(rows.rows[r % 3][1]);
+    }
+    ok(same, "the same texts, lengths, NULLs and integers as a select");
+    ok(native.num[0] == 1700000000123 && native.num[1] == -5,
+       "integers read as integers");
+    ok(mi_db_begin(db, p) == APR_SUCCESS
+       && mi_db_scan(db, p, &pick, 1, &from, see, &txn) == APR_SUCCESS
+       && mi_db_commit(db) == APR_SUCCESS && txn.n == 3
+       && !strcmp(txn.text[2][2], "caf\xc3\xa9") && !txn.text[0][2]
+       && txn.num[1] == -5,
+       "in a transaction: the same rows");
+    ok(mi_db_scan(db, p, &pick, 1, &from, see, &stopped) == APR_SUCCESS
+       && stopped.n == 2, "a scan stops when told");
+    db->error = NULL;
+    ok(mi_db_scan(db, p, &broken, 1, &from, see, &stopped) != APR_SUCCESS
+       && db->error && strstr(db->error, "no_such_table"),
+       "a failure is the database's error");
+    mi_db_close(db);
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p = unit_start(&argc, &argv);
 
     test_write_rows(p);
+    test_scan(p);
     return unit_done(p);
 }
