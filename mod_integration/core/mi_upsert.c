@@ -46,7 +46,7 @@ static void fail_item(upsert_t *u, item_t *it, const char *error)
 
 /* Every record checked on its own, then for a repeated externalId; the
  * valid ones get their would-be internal id. */
-static mi_result_e validate_all(upsert_t *u, json_t *records)
+static mi_result_e validate_all(upsert_t *u, const mi_jv_t *records)
 {
     const char **ids = apr_palloc(u->pool, (u->n + 1) * sizeof(*ids));
     size_t i;
@@ -57,7 +57,7 @@ static mi_result_e validate_all(upsert_t *u, json_t *records)
     for (i = 0; i < u->n; i++) {
         item_t *it = &u->items[i];
         const char *err = mi_validate_record(u->pool, u->res,
-                                             json_array_get(records, i),
+                                             mi_jv_at(records, i),
                                              &it->row, &it->external_id);
 
         if (it->external_id[0]) {
@@ -356,7 +356,7 @@ static mi_result_e stamp(upsert_t *u)
 
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
-                          json_t *records, int run_after_create,
+                          const mi_jv_t *records, int run_after_create,
                           const mi_idem_t *idem, const char **body,
                           mi_upsert_counts_t *counts)
 {
@@ -370,7 +370,7 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.db = db;
     u.res = res;
     u.caller = caller;
-    u.n = json_array_size(records);
+    u.n = records->len;
     u.items = apr_pcalloc(pool, (u.n ? u.n : 1) * sizeof(item_t));
     u.by_external_id = apr_hash_make(pool);
     u.log.organization_id = caller->organization_id;

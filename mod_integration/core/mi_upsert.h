@@ -3,7 +3,7 @@
 #define MI_UPSERT_H
 
 #include "mi_idem.h"
-#include "mi_json.h"
+#include "mi_jsonr.h"
 #include "mi_resource.h"
 
 /* How the records of one upsert went: each record is one of the three. */
@@ -23,7 +23,7 @@ typedef struct {
  * MI_ERR_INTERNAL. */
 mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
                           const mi_resource_t *res, const mi_caller_t *caller,
-                          json_t *records, int run_after_create,
+                          const mi_jv_t *records, int run_after_create,
                           const mi_idem_t *idem, const char **body,
                           mi_upsert_counts_t *counts);
 

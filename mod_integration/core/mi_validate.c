@@ -1,5 +1,6 @@
 /* mi_validate.c: one validation engine for every resource. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include "mi_validate.h"
 #include "mi_text.h"
@@ -21,12 +22,12 @@ static const char *type_name(mi_field_type_e type)
 
 /* Rules every string shares: no NUL, at most max characters. */
 static const char *check_string(apr_pool_t *pool, const char *name,
-                                const json_t *value, apr_size_t max)
+                                const mi_jv_t *value, apr_size_t max)
 {
-    const char *s = json_string_value(value);
-    apr_size_t len = json_string_length(value);
+    const char *s = value->u.str;
+    apr_size_t len = value->len;
 
-    if (strlen(s) != len) {
+    if (memchr(s, '\0', len)) {
         return apr_psprintf(pool, "%s must not contain NUL characters", name);
     }
     if (mi_utf8_length(s, len) > max) {
@@ -37,15 +38,15 @@ static const char *check_string(apr_pool_t *pool, const char *name,
 }
 
 static const char *check_array(apr_pool_t *pool, const mi_field_t *f,
-                               const json_t *value)
+                               const mi_jv_t *value)
 {
-    size_t i;
-    json_t *item;
+    apr_size_t i;
 
-    json_array_foreach(value, i, item) {
+    for (i = 0; i < value->len; i++) {
+        const mi_jv_t *item = value->u.items[i];
         const char *err;
 
-        if (!json_is_string(item)) {
+        if (!mi_jv_is(item, MI_JV_STRING)) {
             return apr_psprintf(pool, "%s must be a %s", f->json,
                                 type_name(f->type));
         }
@@ -53,7 +54,7 @@ static const char *check_array(apr_pool_t *pool, const mi_field_t *f,
             return err;
         }
     }
-    if (json_array_size(value) > MI_ARRAY_MAX_ITEMS) {
+    if (value->len > MI_ARRAY_MAX_ITEMS) {
         return apr_psprintf(pool, "%s must have at most %d items", f->json,
                             MI_ARRAY_MAX_ITEMS);
     }
@@ -62,37 +63,36 @@ static const char *check_array(apr_pool_t *pool, const mi_field_t *f,
 
 /* Checks a present, non-null value of field f. */
 static const char *check_value(apr_pool_t *pool, const mi_field_t *f,
-                               const json_t *value)
+                               const mi_jv_t *value)
 {
     const char *err, *s;
 
     switch (f->type) {
     case MI_FIELD_NUMBER:
-        if (!json_is_number(value)) {
+        if (!mi_jv_is_number(value)) {
             break;
         }
-        if (json_number_value(value) < 0
-            || !isfinite(json_number_value(value))) {
+        if (mi_jv_number(value) < 0 || !isfinite(mi_jv_number(value))) {
             return apr_psprintf(pool, "%s must be a non-negative number",
                                 f->json);
         }
         return NULL;
     case MI_FIELD_BOOLEAN:
-        return json_is_boolean(value) ? NULL : apr_psprintf(pool,
+        return mi_jv_is_boolean(value) ? NULL : apr_psprintf(pool,
             "%s must be a boolean", f->json);
     case MI_FIELD_STRING_ARRAY:
-        if (!json_is_array(value)) {
+        if (!mi_jv_is(value, MI_JV_ARRAY)) {
             break;
         }
         return check_array(pool, f, value);
     default:
-        if (!json_is_string(value)) {
+        if (!mi_jv_is(value, MI_JV_STRING)) {
             break;
         }
         if ((err = check_string(pool, f->json, value, f->max)) != NULL) {
             return err;
         }
-        s = json_string_value(value);
+        s = value->u.str;
         if (f->required && *s == '\0') {
             return f->required;
         }
@@ -111,45 +111,48 @@ static const char *check_value(apr_pool_t *pool, const mi_field_t *f,
     return apr_psprintf(pool, "%s must be a %s", f->json, type_name(f->type));
 }
 
-static const char *external_id_of(apr_pool_t *pool, json_t *record,
+static const char *external_id_of(apr_pool_t *pool, const mi_jv_t *record,
                                   const char **external_id)
 {
-    json_t *v = json_object_get(record, "externalId");
+    const mi_jv_t *v = mi_jv_get(record, "externalId");
     const char *err;
 
     *external_id = "";
-    if (!json_is_string(v) || json_string_length(v) == 0) {
+    if (!mi_jv_is(v, MI_JV_STRING) || v->len == 0) {
         return "externalId is required";
     }
     if ((err = check_string(pool, "externalId", v, MI_STRING_MAX)) != NULL) {
         return err;
     }
-    *external_id = json_string_value(v);
+    *external_id = v->u.str;
     return NULL;
 }
 
 /* A valid, non-null value as the text of its parameter. */
 static const char *text_of(apr_pool_t *pool, const mi_field_t *f,
-                           json_t *value)
+                           const mi_jv_t *value)
 {
+    char tmp[32];
+
     switch (f->type) {
     case MI_FIELD_NUMBER:
-        if (json_is_integer(value)) {
-            return apr_psprintf(pool, "%" APR_INT64_T_FMT,
-                                (apr_int64_t)json_integer_value(value));
+        if (value->type == MI_JV_INTEGER) {
+            return apr_psprintf(pool, "%" APR_INT64_T_FMT, value->u.integer);
         }
-        return apr_psprintf(pool, "%.17g", json_real_value(value));
+        /* libc's %g: APR's writes 1e308 as "0.e+79". */
+        snprintf(tmp, sizeof(tmp), "%.17g", value->u.real);
+        return apr_pstrdup(pool, tmp);
     case MI_FIELD_BOOLEAN:
-        return json_is_true(value) ? "1" : "0";
+        return value->type == MI_JV_TRUE ? "1" : "0";
     case MI_FIELD_STRING_ARRAY:
-        return mi_json_dump(pool, value);
+        return mi_jv_dump(pool, value);
     default:
-        return json_string_value(value);
+        return value->u.str;
     }
 }
 
 const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
-                               json_t *record, const char ***row,
+                               const mi_jv_t *record, const char ***row,
                                const char **external_id)
 {
     const char **out;
@@ -158,7 +161,7 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
     int i;
 
     *row = NULL;
-    if (!json_is_object(record)) {
+    if (!mi_jv_is(record, MI_JV_OBJECT)) {
         *external_id = "";
         return "Record must be a JSON object";
     }
@@ -169,12 +172,12 @@ const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
     out[MI_ROW_EXTERNAL_ID] = *external_id;
     for (i = 0; i < res->nfields; i++) {
         const mi_field_t *f = &res->fields[i];
-        json_t *v = json_object_get(record, f->json);
+        const mi_jv_t *v = mi_jv_get(record, f->json);
 
         if (!v && f->alias) {
-            v = json_object_get(record, f->alias);
+            v = mi_jv_get(record, f->alias);
         }
-        if (!v || json_is_null(v)) {
+        if (!v || v->type == MI_JV_NULL) {
             if (f->required) {
                 return f->required;
             }

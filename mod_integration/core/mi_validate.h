@@ -3,7 +3,7 @@
 #ifndef MI_VALIDATE_H
 #define MI_VALIDATE_H
 
-#include "mi_json.h"
+#include "mi_jsonr.h"
 #include "mi_resource.h"
 
 /* On success returns NULL and sets *row to the record's parameters
@@ -11,7 +11,7 @@
  * failure returns the contract's message; *external_id is then the
  * record's externalId, or "" when it has none. */
 const char *mi_validate_record(apr_pool_t *pool, const mi_resource_t *res,
-                               json_t *record, const char ***row,
+                               const mi_jv_t *record, const char ***row,
                                const char **external_id);
 
 #endif

@@ -192,33 +192,62 @@ static int json_typed(request_rec *r)
     return 0;
 }
 
+/* Reads the body of a request that must carry JSON into *buf and *len;
+ * 0 when it answered. */
+static int read_text(mi_req_t *req, char **buf, apr_size_t *len)
+{
+    request_rec *r = req->r;
+    int rc = mi_http_read_body(r, req->conf->max_body, buf, len);
+
+    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
+        mi_http_error(r, rc, "PAYLOAD_TOO_LARGE", apr_psprintf(r->pool,
+            "Request body exceeds the limit of %" APR_OFF_T_FMT " bytes",
+            req->conf->max_body));
+        return 0;
+    }
+    if (rc != OK) {
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                      "The request body could not be read");
+        return 0;
+    }
+    return 1;
+}
+
+/* Answers a body that did not parse (or was not an object); 0. */
+static int refuse_body(request_rec *r, mi_json_parse_e parsed,
+                       apr_size_t len)
+{
+    switch (parsed) {
+    case MI_JSON_OK:
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
+                      "Request body must be a JSON object");
+        break;
+    case MI_JSON_ENCODING:
+        mi_http_invalid(r, "Request body must be valid UTF-8");
+        break;
+    default:
+        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", len == 0
+            ? "Request body is empty"
+            : "Request body is not valid JSON (or has duplicate keys)");
+    }
+    return 0;
+}
+
 /* mi_api_read_object, and with optional an empty object for an empty
  * body (mi_api_read_optional_object). */
 static json_t *read_object(mi_req_t *req, int optional, char **buf,
                            apr_size_t *len)
 {
     request_rec *r = req->r;
+    mi_json_parse_e parsed;
     json_t *body;
-    int rc;
 
     /* No Content-Length (or 0) and no Transfer-Encoding: no body, and no
      * Content-Type to check. */
     if (optional && !ap_request_has_body(r)) {
         return mi_json_own(r->pool, json_object());
     }
-    if (!optional && !json_typed(r)) {
-        return NULL;
-    }
-    rc = mi_http_read_body(r, req->conf->max_body, buf, len);
-    if (rc == HTTP_REQUEST_ENTITY_TOO_LARGE) {
-        mi_http_error(r, rc, "PAYLOAD_TOO_LARGE", apr_psprintf(r->pool,
-            "Request body exceeds the limit of %" APR_OFF_T_FMT " bytes",
-            req->conf->max_body));
-        return NULL;
-    }
-    if (rc != OK) {
-        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
-                      "The request body could not be read");
+    if ((!optional && !json_typed(r)) || !read_text(req, buf, len)) {
         return NULL;
     }
     /* An optional body may be announced and be empty: HTTP/2 sends no
@@ -230,21 +259,9 @@ static json_t *read_object(mi_req_t *req, int optional, char **buf,
     if (optional && !json_typed(r)) {
         return NULL;
     }
-    switch (mi_json_parse(r->pool, *buf, *len, &body)) {
-    case MI_JSON_OK:
-        break;
-    case MI_JSON_ENCODING:
-        mi_http_invalid(r, "Request body must be valid UTF-8");
-        return NULL;
-    default:
-        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON", *len == 0
-            ? "Request body is empty"
-            : "Request body is not valid JSON (or has duplicate keys)");
-        return NULL;
-    }
-    if (!json_is_object(body)) {
-        mi_http_error(r, HTTP_BAD_REQUEST, "INVALID_JSON",
-                      "Request body must be a JSON object");
+    parsed = mi_json_parse(r->pool, *buf, *len, &body);
+    if (parsed != MI_JSON_OK || !json_is_object(body)) {
+        refuse_body(r, parsed, *len);
         return NULL;
     }
     return body;
@@ -264,41 +281,49 @@ json_t *mi_api_read_optional_object(mi_req_t *req)
 }
 
 /* The records array of a bulk request (and the resource's after_create
- * flag, autoCreateDDS for batches), or NULL when it answered. */
-static json_t *read_records(mi_req_t *req, int *run_after_create, char **buf,
-                            apr_size_t *len)
+ * flag, autoCreateDDS for batches), or NULL when it answered. The body is
+ * read by mi_jsonr, into pool memory: the bulk requests are the large
+ * ones. */
+static const mi_jv_t *read_records(mi_req_t *req, int *run_after_create,
+                                   char **buf, apr_size_t *len)
 {
     request_rec *r = req->r;
     const char *key = req->res->plural;
-    json_t *body = mi_api_read_object(req, buf, len), *records;
+    const mi_jv_t *body, *records;
+    mi_json_parse_e parsed;
 
-    if (!body) {
+    if (!json_typed(r) || !read_text(req, buf, len)) {
+        return NULL;
+    }
+    parsed = mi_jsonr_parse(r->pool, *buf, *len, &body);
+    if (parsed != MI_JSON_OK || !mi_jv_is(body, MI_JV_OBJECT)) {
+        refuse_body(r, parsed, *len);
         return NULL;
     }
     *run_after_create = 0;
     if (req->res->after_create) {
         const char *name = req->res->after_create->flag;
-        json_t *flag = json_object_get(body, name);
+        const mi_jv_t *flag = mi_jv_get(body, name);
 
-        if (flag && !json_is_boolean(flag)) {
+        if (flag && !mi_jv_is_boolean(flag)) {
             mi_http_invalid(r, apr_pstrcat(r->pool, name,
                                            " must be a boolean", NULL));
             return NULL;
         }
-        *run_after_create = json_is_true(flag);
+        *run_after_create = mi_jv_is(flag, MI_JV_TRUE);
     }
-    records = json_object_get(body, key);
-    if (!json_is_array(records)) {
+    records = mi_jv_get(body, key);
+    if (!mi_jv_is(records, MI_JV_ARRAY)) {
         mi_http_invalid(r, apr_psprintf(r->pool, "%s must be an array",
                                          key));
         return NULL;
     }
-    if (json_array_size(records) > (size_t)req->conf->max_records) {
+    if (records->len > (apr_size_t)req->conf->max_records) {
         mi_http_error(r, HTTP_BAD_REQUEST, "TOO_MANY_RECORDS",
                       apr_psprintf(r->pool, "Too many records: at most %d "
                                    "per request, received %" APR_SIZE_T_FMT,
                                    req->conf->max_records,
-                                   json_array_size(records)));
+                                   records->len));
         return NULL;
     }
     return records;
@@ -365,7 +390,8 @@ int mi_api_upsert(mi_req_t *req)
     int run_after_create;
     char *buf;
     apr_size_t len;
-    json_t *records = read_records(req, &run_after_create, &buf, &len);
+    const mi_jv_t *records = read_records(req, &run_after_create, &buf,
+                                          &len);
     const char *body;
     mi_upsert_counts_t counts;
     mi_idem_t *idem;
@@ -379,7 +405,7 @@ int mi_api_upsert(mi_req_t *req)
     /* For the access log's %{integration-records}n (docs/logs.md). */
     apr_table_setn(req->r->notes, "integration-records",
                    apr_psprintf(req->r->pool, "%" APR_SIZE_T_FMT,
-                                json_array_size(records)));
+                                records->len));
     if (!(db = mi_req_db(req))) {
         return mi_http_unavailable(req);
     }

@@ -22,10 +22,11 @@ typedef struct {
 static json_t *post_batches(fixture_t *f, int org, const char *records,
                             int auto_dds)
 {
-    json_t *recs = NULL, *resp = NULL;
+    const mi_jv_t *recs = NULL;
+    json_t *resp = NULL;
     const char *text = NULL;
 
-    if (mi_json_parse(f->p, records, strlen(records), &recs) != MI_JSON_OK
+    if (mi_jsonr_parse(f->p, records, strlen(records), &recs) != MI_JSON_OK
         || mi_upsert_run(f->db, f->p, mi_resource_find("batches"),
                          &f->caller[org], recs, auto_dds, NULL, &text, NULL)
                != MI_OK

@@ -192,7 +192,8 @@ static void test_engines(apr_pool_t *p)
     const char *recs = "[{\"externalId\":\"W1\",\"name\":\"Cog\","
                        "\"weight\":2.5},{\"externalId\":\"W2\"}]";
     mi_caller_t caller = { NULL, "int_test", "tok_test" };
-    json_t *records = NULL, *resp = NULL, *entity = NULL;
+    const mi_jv_t *records = NULL;
+    json_t *resp = NULL, *entity = NULL;
 
     if (!db) {
         ok(0, "an in-memory SQLite database with the schema");
@@ -203,7 +204,7 @@ static void test_engines(apr_pool_t *p)
        && mi_org_create(db, p, "Org", &org) == MI_OK,
        "the widgets table, an organization");
     caller.organization_id = org;
-    mi_json_parse(p, recs, strlen(recs), &records);
+    mi_jsonr_parse(p, recs, strlen(recs), &records);
     ok(mi_upsert_run(db, p, &widgets, &caller, records, 1, NULL, &body,
                      NULL)
            == MI_OK

@@ -48,11 +48,11 @@ static void test_failure(void)
     ok(mi_db_result(&db, APR_EGENERAL) == MI_ERR_DB, "a failure: its meaning");
 }
 
-static json_t *records_of(apr_pool_t *p, const char *text)
+static const mi_jv_t *records_of(apr_pool_t *p, const char *text)
 {
-    json_t *recs = NULL;
+    const mi_jv_t *recs = NULL;
 
-    mi_json_parse(p, text, strlen(text), &recs);
+    mi_jsonr_parse(p, text, strlen(text), &recs);
     return recs;
 }
 

@@ -14,10 +14,10 @@ static void test_counts(mi_db_t *db, apr_pool_t *p, const mi_resource_t *res,
         "{\"externalId\":\"C3\",\"name\":\"Three\"},"
         "{\"externalId\":\"C4\"},{\"name\":\"no id\"}]";
     mi_upsert_counts_t counts = { -1, -1, -1 };
-    json_t *records = NULL;
+    const mi_jv_t *records = NULL;
     const char *body = NULL;
 
-    mi_json_parse(p, recs, strlen(recs), &records);
+    mi_jsonr_parse(p, recs, strlen(recs), &records);
     ok(mi_upsert_run(db, p, res, caller, records, 0, NULL, &body, &counts)
            == MI_OK, "upsert with counts runs");
     ok(counts.created == 1 && counts.updated == 1 && counts.failed == 2,

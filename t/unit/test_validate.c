@@ -5,11 +5,11 @@
 
 static const char *validate(apr_pool_t *p, const char *text)
 {
-    json_t *rec = NULL;
+    const mi_jv_t *rec = NULL;
     const char **row;
     const char *ext;
 
-    mi_json_parse(p, text, strlen(text), &rec);
+    mi_jsonr_parse(p, text, strlen(text), &rec);
     return mi_validate_record(p, mi_resource_find("suppliers"), rec, &row,
                               &ext);
 }
@@ -39,10 +39,38 @@ static void test_validation(apr_pool_t *p)
            "name must not contain NUL characters", "NUL");
 }
 
+/* A number's parameter: an integer as such, a real in 17 digits (C's %g:
+ * APR's wrote 1e308 as "0.e+79"). */
+static void test_numbers(apr_pool_t *p)
+{
+    static const char *const in[] = { "12", "12.5", "1e308", "0.1" };
+    static const char *const want[] = { "12", "12.5", "1e+308",
+                                        "0.10000000000000001" };
+    const mi_resource_t *res = mi_resource_find("batches");
+    int i, f = 0;
+
+    while (strcmp(res->fields[f].json, "quantity")) {
+        f++;
+    }
+    for (i = 0; i < 4; i++) {
+        const char *text = apr_psprintf(p, "{\"externalId\":\"B\","
+            "\"batchNumber\":\"1\",\"productExternalId\":\"P\","
+            "\"quantity\":%s}", in[i]);
+        const mi_jv_t *rec = NULL;
+        const char **row = NULL, *ext;
+
+        mi_jsonr_parse(p, text, strlen(text), &rec);
+        ok(!mi_validate_record(p, res, rec, &row, &ext)
+           && row && !strcmp(row[MI_ROW_FIELDS + f], want[i]),
+           apr_psprintf(p, "quantity %s is stored as %s", in[i], want[i]));
+    }
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p = unit_start(&argc, &argv);
 
     test_validation(p);
+    test_numbers(p);
     return unit_done(p);
 }

@@ -100,10 +100,10 @@ static inline int unit_upsert(mi_db_t *db, apr_pool_t *p,
                               const mi_caller_t *caller, const char *body,
                               json_t **resp)
 {
-    json_t *recs = NULL;
+    const mi_jv_t *recs = NULL;
     const char *text = NULL;
 
-    mi_json_parse(p, body, strlen(body), &recs);
+    mi_jsonr_parse(p, body, strlen(body), &recs);
     return mi_upsert_run(db, p, res, caller, recs, 0, NULL, &text, NULL)
                == APR_SUCCESS
            && mi_json_parse(p, text, strlen(text), resp) == MI_JSON_OK;
