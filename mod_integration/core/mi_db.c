@@ -4,6 +4,7 @@
 #include <string.h>
 #include "mi_db.h"
 #include "mi_buf.h"
+#include "mi_jsonw.h"
 #include "mi_db_scan.h"
 
 #define SQLITE_BUSY_TIMEOUT_SQL "PRAGMA busy_timeout = 5000"
@@ -390,6 +391,47 @@ static const char *expand_rows(apr_pool_t *pool, const char *sql, int width)
                        at + strlen("{rows}"), NULL);
 }
 
+/* PostgreSQL's chunked statements take all their rows at once, as one
+ * JSON parameter, an array of rows (arrays of strings and nulls):
+ * "VALUES {rows}" becomes a query of its elements, column i the text of
+ * item i. One statement for every row, planned in a moment, instead of
+ * one per MI_DB_CHUNK rows of bound parameters, which PostgreSQL plans
+ * anew each time (1.6 ms for an update of 100 suppliers). */
+#define JSON_ROWS_AT "VALUES {rows}"
+#define JSON_ROWS_FROM " FROM json_array_elements(CAST(%s AS json)) AS e"
+
+static const char *json_rows(apr_pool_t *pool, const char *sql, int width)
+{
+    const char *at = strstr(sql, JSON_ROWS_AT);
+    mi_buf_t b;
+    char col[32];
+    int k;
+
+    if (!at) {
+        return sql;
+    }
+    mi_buf_init(&b, pool, strlen(sql) + 64 + (apr_size_t)width * 16);
+    mi_buf_append(&b, sql, (apr_size_t)(at - sql));
+    mi_buf_append(&b, "SELECT ", 7);
+    for (k = 0; k < width; k++) {
+        int n = apr_snprintf(col, sizeof(col), "%se->>%d", k ? ", " : "", k);
+
+        mi_buf_append(&b, col, (apr_size_t)n);
+    }
+    mi_buf_append(&b, JSON_ROWS_FROM, sizeof(JSON_ROWS_FROM) - 1);
+    at += strlen(JSON_ROWS_AT);
+    mi_buf_append(&b, at, strlen(at));
+    return mi_buf_cstr(&b);
+}
+
+static int takes_json_rows(const mi_stmt_t *st, mi_dialect_e d)
+{
+    const char *sql = st->sql[d] ? st->sql[d] : st->sql[MI_DIALECT_SQLITE3];
+
+    return d == MI_DIALECT_PGSQL && st->width > 0
+           && strstr(sql, JSON_ROWS_AT) != NULL;
+}
+
 /* The typed placeholders of mi_db.h: "{bigint:EXPR}" and
  * "{integer:EXPR}". */
 static const struct {
@@ -474,6 +516,9 @@ const char *mi_db_sql(apr_pool_t *pool, const mi_stmt_t *st, mi_dialect_e d)
     const char *sql = st->sql[d] ? st->sql[d] : st->sql[MI_DIALECT_SQLITE3];
 
     sql = expand_types(pool, sql, d);
+    if (takes_json_rows(st, d)) {
+        return json_rows(pool, sql, st->width);
+    }
     return st->width > 0 ? expand_rows(pool, sql, st->width) : sql;
 }
 
@@ -680,6 +725,48 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
     return APR_SUCCESS;
 }
 
+/* mi_db_write_rows on PostgreSQL: every row in one run. */
+static apr_status_t write_json_rows(mi_db_t *db, apr_pool_t *pool,
+                                    const mi_stmt_t *st, int nrows,
+                                    const char *const *const *rows,
+                                    int ntail, const char *const *tail,
+                                    mi_rows_t *out)
+{
+    const char **args = apr_palloc(pool, (1 + (apr_size_t)ntail)
+                                         * sizeof(*args));
+    mi_jsonw_t w;
+    mi_rows_t got;
+    int i, k;
+
+    mi_jsonw_init(&w, pool, 256 + (apr_size_t)nrows * st->width * 24);
+    mi_jsonw_lit(&w, "[");
+    for (i = 0; i < nrows; i++) {
+        if (i) {
+            mi_jsonw_lit(&w, ",");
+        }
+        mi_jsonw_lit(&w, "[");
+        for (k = 0; k < st->width; k++) {
+            if (k) {
+                mi_jsonw_lit(&w, ",");
+            }
+            mi_jsonw_str(&w, rows[i][k]);
+        }
+        mi_jsonw_lit(&w, "]");
+    }
+    mi_jsonw_lit(&w, "]");
+    args[0] = mi_buf_cstr(&w);
+    if (ntail > 0) {
+        memcpy(args + 1, tail, (apr_size_t)ntail * sizeof(*args));
+    }
+    if (mi_db_select(db, pool, st, &got, 1 + ntail, args) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (out) {
+        *out = got;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,
                               const mi_stmt_t *st, int nrows,
                               const char *const *const *rows, int ntail,
@@ -694,6 +781,15 @@ apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,
     mi_rows_t got;
     int done, n, i, ncols = 0;
 
+    if (takes_json_rows(st, db->dialect)) {
+        if (nrows == 0) {
+            if (out) {
+                memset(out, 0, sizeof(*out));
+            }
+            return APR_SUCCESS;
+        }
+        return write_json_rows(db, pool, st, nrows, rows, ntail, tail, out);
+    }
     if (ntail > 0) {
         memcpy(args + nvalues, tail, (apr_size_t)ntail * sizeof(*args));
     }

@@ -125,11 +125,15 @@ static void test_placeholders(apr_pool_t *p)
            "UPDATE t SET a = CAST(%s AS BIGINT), b = CAST(v.status AS "
            "INTEGER) WHERE c = '{x}' LIMIT CAST(%s AS BIGINT)",
            "PostgreSQL: the casts");
-    sql = mi_db_sql(p, &chunked, MI_DIALECT_PGSQL);
+    sql = mi_db_sql(p, &chunked, MI_DIALECT_SQLITE3);
     ok(!strncmp(sql, "WITH v(a) AS (VALUES (%s),(%s),", 31)
-       && strstr(sql, "(%s)) SELECT CAST(a AS BIGINT) FROM v WHERE a > "
-                      "CAST(%s AS BIGINT)"),
-       "a chunked statement: rows and casts");
+       && strstr(sql, "(%s)) SELECT a FROM v WHERE a > %s"),
+       "a chunked statement on SQLite: rows of parameters");
+    is_str(mi_db_sql(p, &chunked, MI_DIALECT_PGSQL),
+           "WITH v(a) AS (SELECT e->>0 FROM json_array_elements(CAST(%s AS "
+           "json)) AS e) SELECT CAST(a AS BIGINT) FROM v WHERE a > "
+           "CAST(%s AS BIGINT)",
+           "on PostgreSQL: the rows as one JSON parameter, and the casts");
     is_str(mi_db_sql(p, &two, MI_DIALECT_PGSQL), "SELECT %s",
            "a dialect's own text wins");
     ok(mi_db_sql(p, &plain, MI_DIALECT_PGSQL) == plain.sql[0],
