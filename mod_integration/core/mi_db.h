@@ -34,7 +34,10 @@ typedef enum {
  *       {bigint:%s}" serves both dialects.
  *   {rows}   in a chunked statement (width > 0), which writes many rows at
  *       once: a VALUES list of MI_DB_CHUNK rows of width parameters,
- *       which come first; see mi_db_write_rows.
+ *       which come first; see mi_db_write_rows. On PostgreSQL "VALUES
+ *       {rows}" is instead a query of one JSON parameter that holds every
+ *       row (an array of arrays of strings and nulls; column i: item i as
+ *       text), so that a write is one statement, planned once.
  *
  * A statement needs its own PostgreSQL text only when the dialects differ
  * in more than these (functions, catalogs, pragmas). */
@@ -142,7 +145,8 @@ apr_status_t mi_db_select(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
 
 /* Runs chunked statement st once per MI_DB_CHUNK of the nrows rows (row
  * i: the st->width texts at rows[i], NULL for SQL NULL), the rows a chunk
- * lacks bound as NULL, then the ntail parameters of tail. What the runs
+ * lacks bound as NULL, then the ntail parameters of tail (on PostgreSQL
+ * once for all the rows, as one JSON parameter). What the runs
  * return goes into out (may be NULL), in order. Rows of NULLs must be
  * filtered out by st (for example WHERE <a NOT NULL column> IS NOT NULL). */
 apr_status_t mi_db_write_rows(mi_db_t *db, apr_pool_t *pool,

@@ -2,7 +2,7 @@
  *
  * The upsert is set-based: the valid records of a request travel in
  * chunks of MI_DB_CHUNK rows of bound parameters, one statement per
- * chunk. The INSERT creates what is new and returns it; the UPDATE then
+ * chunk (on PostgreSQL all of them in one JSON parameter, mi_db.h). The INSERT creates what is new and returns it; the UPDATE then
  * changes the rest, each field only where the record carried it (absent
  * keeps, null clears).
  *

@@ -2,10 +2,11 @@
  *
  * Round trips per request, whatever the number of records: one query per
  * reference field (resolve the externalIds named), INSERT of all valid
- * records (new ones are created, known ones left alone), UPDATE of the ones
- * the INSERT did not create (each once per MI_DB_CHUNK records), then the
- * resource's after_create work (batches: the DDS drafts), the record counts
- * and the sync log row -- all in one transaction.
+ * records (new ones are created, known ones left alone), UPDATE of the
+ * ones the INSERT did not create (each once per MI_DB_CHUNK records on
+ * SQLite, once on PostgreSQL), then the resource's after_create work
+ * (batches: the DDS drafts), the record counts and the sync log row --
+ * all in one transaction.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -130,8 +130,8 @@ static void test_placeholders(apr_pool_t *p)
        && strstr(sql, "(%s)) SELECT a FROM v WHERE a > %s"),
        "a chunked statement on SQLite: rows of parameters");
     is_str(mi_db_sql(p, &chunked, MI_DIALECT_PGSQL),
-           "WITH v(a) AS (SELECT e->>0 FROM json_array_elements(CAST(%s AS "
-           "json)) AS e) SELECT CAST(a AS BIGINT) FROM v WHERE a > "
+           "WITH v(a) AS (SELECT e->>0 FROM jsonb_array_elements(CAST(%s AS "
+           "jsonb)) AS e) SELECT CAST(a AS BIGINT) FROM v WHERE a > "
            "CAST(%s AS BIGINT)",
            "on PostgreSQL: the rows as one JSON parameter, and the casts");
     is_str(mi_db_sql(p, &two, MI_DIALECT_PGSQL), "SELECT %s",
