@@ -2,9 +2,10 @@
  *
  * The upsert is set-based: the valid records of a request travel in
  * chunks of MI_DB_CHUNK rows of bound parameters, one statement per
- * chunk (on PostgreSQL all of them in one JSON parameter, mi_db.h). The INSERT creates what is new and returns it; the UPDATE then
- * changes the rest, each field only where the record carried it (absent
- * keeps, null clears).
+ * chunk (on PostgreSQL all of them in one JSON parameter, mi_db.h). The
+ * UPDATE changes the known records, each field only where the record
+ * carried it (absent keeps, null clears), and returns them; the INSERT
+ * then creates the rest.
  *
  * A resource has at most 63 fields: the presence mask is a 64-bit integer.
  */

@@ -1,12 +1,12 @@
 /* mi_upsert.c: one bulk upsert engine for every resource.
  *
  * Round trips per request, whatever the number of records: one query per
- * reference field (resolve the externalIds named), INSERT of all valid
- * records (new ones are created, known ones left alone), UPDATE of the
- * ones the INSERT did not create (each once per MI_DB_CHUNK records on
- * SQLite, once on PostgreSQL), then the resource's after_create work
- * (batches: the DDS drafts), the record counts and the sync log row --
- * all in one transaction.
+ * reference field (resolve the externalIds named), UPDATE of all valid
+ * records (known ones are changed), INSERT of the ones the UPDATE did not
+ * find (each once per MI_DB_CHUNK records on SQLite, once on
+ * PostgreSQL), then the resource's after_create work (batches: the DDS
+ * drafts), the record counts and the sync log row -- all in one
+ * transaction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -196,17 +196,21 @@ static mi_result_e write_all(upsert_t *u)
             return rc;
         }
     }
-    if ((rc = write_pending(u, &u->res->sql.insert, 5, insert_tail,
-                            "CREATED", &u->log.created)) != MI_OK
-        || (rc = write_pending(u, &u->res->sql.update, 3, update_tail,
-                               "UPDATED", &u->log.updated)) != MI_OK) {
+    /* The UPDATE first: a sync mostly sends records the platform knows,
+     * and an INSERT that meets them costs PostgreSQL an attempt each.
+     * The writers' turn (stamp) keeps other upserts and deletes of these
+     * records out until the commit. */
+    if ((rc = write_pending(u, &u->res->sql.update, 3, update_tail,
+                            "UPDATED", &u->log.updated)) != MI_OK
+        || (rc = write_pending(u, &u->res->sql.insert, 5, insert_tail,
+                               "CREATED", &u->log.created)) != MI_OK) {
         return rc;
     }
     for (i = 0; i < u->n; i++) {
-        /* Neither created nor updated: deleted by a concurrent request
-         * between the two statements. Nothing of it was written. */
+        /* Neither updated nor created: written by a writer that did not
+         * wait for the turn. Nothing of it was written. */
         if (!u->items[i].error && !u->items[i].status) {
-            fail_item(u, &u->items[i], "Record was deleted concurrently; "
+            fail_item(u, &u->items[i], "Record was written concurrently; "
                                        "retry");
         }
     }
