@@ -74,10 +74,13 @@ static const mi_stmt_t delivered_stmt = { "mi_delivery_delivered", {
     "WHERE webhook_deliveries.id = v.id",
     NULL }, 2 };
 
-/* Their webhooks, (id) rows: no consecutive failures any more. */
+/* Their webhooks, (id) rows: no consecutive failures any more. (Only
+ * those that had some: a webhook's row is not rewritten for every batch
+ * of its deliveries.) */
 static const mi_stmt_t healthy_stmt = { "mi_delivery_healthy", {
     "WITH v(id) AS (VALUES {rows}) "
-    "UPDATE webhooks SET failure_count = 0 WHERE id IN (SELECT id FROM v)",
+    "UPDATE webhooks SET failure_count = 0 WHERE id IN (SELECT id FROM v) "
+    "AND failure_count <> 0",
     NULL }, 1 };
 
 /* One more consecutive failure; disabled at the limit or on 410. (The
