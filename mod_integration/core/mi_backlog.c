@@ -13,8 +13,9 @@ static const mi_stmt_t backlog_stmt = { "mi_backlog_read", {
     "(SELECT MIN((SELECT d.created_at FROM webhook_deliveries d "
     "WHERE d.webhook_id = w.id AND d.state = 'PENDING' "
     "ORDER BY d.created_at LIMIT 1)) FROM webhooks w), "
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM webhook_events LIMIT " CAP ") e), "
-    "(SELECT MIN(event_time) FROM webhook_events)",
+    "(SELECT SUM(n) FROM (SELECT event_count - fanned_out AS n "
+    "FROM webhook_outbox LIMIT " CAP ") e), "
+    "(SELECT MIN(event_time) FROM webhook_outbox)",
     NULL } };
 
 static apr_int64_t value_of(const char *text)
@@ -43,6 +44,9 @@ apr_status_t mi_backlog_read(mi_db_t *db, apr_pool_t *pool, mi_backlog_t *b)
     }
     if (b->queued_events < 0) {
         b->queued_events = 0;
+    }
+    if (b->queued_events > MI_BACKLOG_CAP) {  /* rows were counted to it */
+        b->queued_events = MI_BACKLOG_CAP;
     }
     return APR_SUCCESS;
 }

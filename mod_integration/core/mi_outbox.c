@@ -1,10 +1,11 @@
 /* mi_outbox.c: the transactional outbox of webhook events.
  *
- * A write queues one row per event (webhook_events), in its transaction:
- * cheap, whatever the number of webhooks. The delivery thread then takes
- * events (deleting them) and creates one delivery row per subscribed active
- * webhook, in one transaction, so that each event is fanned out exactly
- * once even with several processes or nodes.
+ * A write queues its events as one row (webhook_outbox: the events as one
+ * JSON array), in its transaction: cheap, whatever the number of records
+ * or webhooks. The delivery thread then takes events, whole rows or a
+ * part of one, and creates one delivery row per subscribed active webhook,
+ * in one transaction, so that each event is fanned out exactly once even
+ * with several processes or nodes.
  */
 #include <string.h>
 #include "mi_outbox.h"
@@ -16,50 +17,73 @@ static const mi_stmt_t wanted_stmt = { "mi_outbox_wanted", {
     NULL } };
 
 static const mi_stmt_t queue_stmt = { "mi_outbox_queue", {
-    "WITH v(event, data) AS (VALUES {rows}) "
-    "INSERT INTO webhook_events (id, organization_id, event, data, "
-    "event_time) SELECT 'e' || lower(hex(randomblob(12))), %s, event, data, "
-    "%s FROM v WHERE event IS NOT NULL",
-    "WITH v(event, data) AS (VALUES {rows}) "
-    "INSERT INTO webhook_events (id, organization_id, event, data, "
-    "event_time) SELECT 'e' || replace(CAST(gen_random_uuid() AS text), "
-    "'-', ''), %s, event, data, CAST(%s AS BIGINT) FROM v "
-    "WHERE event IS NOT NULL" }, 2 };
+    "INSERT INTO webhook_outbox (id, organization_id, events, event_count, "
+    "event_time) VALUES ('e' || lower(hex(randomblob(12))), %s, %s, "
+    "{integer:%s}, {bigint:%s})",
+    "INSERT INTO webhook_outbox (id, organization_id, events, event_count, "
+    "event_time) VALUES ('e' || replace(CAST(gen_random_uuid() AS text), "
+    "'-', ''), %s, %s, {integer:%s}, {bigint:%s})" } };
 
 static const mi_stmt_t any_stmt = { "mi_outbox_any", {
-    "SELECT 1 FROM webhook_events LIMIT 1",
+    "SELECT 1 FROM webhook_outbox LIMIT 1",
     NULL } };
 
-static const mi_stmt_t take_stmt = { "mi_outbox_take", {
-    "DELETE FROM webhook_events WHERE id IN (SELECT id FROM webhook_events "
-    "ORDER BY event_time LIMIT {bigint:%s}) "
-    "RETURNING organization_id, event, data, event_time",
+/* The oldest rows whose events, with those before them, are at most the
+ * limit, taken whole. (CAST: on SQLite, an expression compared with a text
+ * parameter is compared as text.) (On PostgreSQL, a row that another node took first
+ * is skipped, and one that another node fanned a part of since is taken
+ * with its new fanned_out: RETURNING reads the row deleted.) */
+static const mi_stmt_t take_rows_stmt = { "mi_outbox_take_rows", {
+    "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM (SELECT id, "
+    "SUM(event_count - fanned_out) OVER (ORDER BY event_time, id) AS upto "
+    "FROM webhook_outbox ORDER BY event_time, id "
+    "LIMIT CAST(%s AS INTEGER)) t WHERE upto <= CAST(%s AS INTEGER)) "
+    "RETURNING organization_id, events, fanned_out, event_count, "
+    "event_time",
     NULL } };
 
-/* The body of each delivery is fixed here, per webhook (its integration's
- * id); its bytes are what is signed and sent, on every attempt. */
+/* Else the oldest row has more events than the limit: a part of it, the
+ * limit's worth, is taken, and the rest stays for the next turn. */
+static const mi_stmt_t take_part_stmt = { "mi_outbox_take_part", {
+    "UPDATE webhook_outbox SET fanned_out = fanned_out + CAST(%s AS INTEGER) "
+    "WHERE id = (SELECT id FROM webhook_outbox ORDER BY event_time, id "
+    "LIMIT 1) AND fanned_out + CAST(%s AS INTEGER) < event_count "
+    "RETURNING organization_id, events, fanned_out - CAST(%s AS INTEGER), "
+    "fanned_out, event_time",
+    NULL } };
+
+/* The events first (inclusive) to last (exclusive) of each row taken, a
+ * delivery row each per subscribed active webhook. The body of each
+ * delivery is fixed here, per webhook (its integration's id); its bytes
+ * are what is signed and sent, on every attempt. */
 static const mi_stmt_t fan_out_stmt = { "mi_outbox_fan_out", {
-    "WITH e(org, event, data, time, ts) AS (VALUES {rows}) "
+    "WITH o(org, events, first, last, time, ts) AS (VALUES {rows}) "
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
-    "SELECT 'd' || lower(hex(randomblob(12))), w.id, e.event, "
-    "json_object('event', e.event, 'timestamp', e.ts, "
-    "'integrationId', w.integration_id, 'data', json(e.data)), "
-    "e.time, 'PENDING', 0, %s, %s, %s "
-    "FROM e JOIN webhooks w ON w.organization_id = e.org AND w.active = 1 "
-    "WHERE EXISTS (SELECT 1 FROM json_each(w.events) x "
-    "WHERE x.value = e.event)",
-    "WITH e(org, event, data, time, ts) AS (VALUES {rows}) "
+    "SELECT 'd' || lower(hex(randomblob(12))), w.id, x.value ->> 'event', "
+    "json_object('event', x.value ->> 'event', 'timestamp', o.ts, "
+    "'integrationId', w.integration_id, 'data', json(x.value -> 'data')), "
+    "o.time, 'PENDING', 0, %s, %s, %s "
+    "FROM o JOIN json_each(o.events) x "
+    "ON x.key >= CAST(o.first AS INTEGER) AND x.key < CAST(o.last AS INTEGER) "
+    "JOIN webhooks w ON w.organization_id = o.org AND w.active = 1 "
+    "WHERE EXISTS (SELECT 1 FROM json_each(w.events) s "
+    "WHERE s.value = x.value ->> 'event')",
+    "WITH o(org, events, first, last, time, ts) AS (VALUES {rows}) "
     "INSERT INTO webhook_deliveries (id, webhook_id, event, payload, "
     "event_time, state, attempts, next_attempt_at, created_at, updated_at) "
     "SELECT 'd' || replace(CAST(gen_random_uuid() AS text), '-', ''), w.id, "
-    "e.event, CAST(json_build_object('event', e.event, "
-    "'timestamp', e.ts, 'integrationId', w.integration_id, "
-    "'data', CAST(e.data AS json)) AS text), CAST(e.time AS BIGINT), "
+    "x.v ->> 'event', CAST(json_build_object('event', x.v ->> 'event', "
+    "'timestamp', o.ts, 'integrationId', w.integration_id, "
+    "'data', x.v -> 'data') AS text), CAST(o.time AS BIGINT), "
     "'PENDING', 0, CAST(%s AS BIGINT), CAST(%s AS BIGINT), "
     "CAST(%s AS BIGINT) "
-    "FROM e JOIN webhooks w ON w.organization_id = e.org AND w.active = 1 "
-    "AND CAST(w.events AS jsonb) ? CAST(e.event AS text)" }, 5 };
+    "FROM o CROSS JOIN LATERAL json_array_elements(CAST(o.events AS json)) "
+    "WITH ORDINALITY AS x(v, k) "
+    "JOIN webhooks w ON w.organization_id = o.org AND w.active = 1 "
+    "AND CAST(w.events AS jsonb) ? (x.v ->> 'event') "
+    "WHERE x.k > CAST(o.first AS BIGINT) AND x.k <= CAST(o.last AS BIGINT)" },
+    6 };
 
 json_t *mi_outbox_events(apr_pool_t *pool)
 {
@@ -88,32 +112,44 @@ mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
 mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
                             const json_t *events)
 {
-    size_t n = json_array_size(events), i;
-    const char ***rows = apr_palloc(pool, (n + 1) * sizeof(*rows));
-    const char *args[2];
+    const char *args[4];
 
-    for (i = 0; i < n; i++) {
-        const json_t *e = json_array_get(events, i);
-        const char **row = apr_palloc(pool, 2 * sizeof(*row));
-
-        row[0] = json_string_value(json_object_get(e, "event"));
-        row[1] = mi_json_dump(pool, json_object_get(e, "data"));
-        rows[i] = row;
+    if (json_array_size(events) == 0) {
+        return MI_OK;
     }
     args[0] = org;
-    args[1] = mi_db_int(pool, mi_now_ms());
-    return mi_db_result(db, mi_db_write_rows(db, pool, &queue_stmt, (int)n,
-                                             (const char *const *const *)rows,
-                                             2, args, NULL));
+    args[1] = mi_json_dump(pool, events);
+    args[2] = apr_itoa(pool, (int)json_array_size(events));
+    args[3] = mi_db_int(pool, mi_now_ms());
+    return mi_db_result(db, mi_db_exec(db, pool, &queue_stmt, NULL, 4, args));
+}
+
+/* Takes whole rows, or else a part of the oldest: each row of *rows is
+ * (organization, events, first, last, time), the events taken being those
+ * from first (inclusive) to last (exclusive). */
+static apr_status_t take(mi_db_t *db, apr_pool_t *pool, int max,
+                         mi_rows_t *rows)
+{
+    const char *args[3];
+
+    args[0] = args[1] = args[2] = apr_itoa(pool, max);
+    if (mi_db_select(db, pool, &take_rows_stmt, rows, 2, args)
+            != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    if (rows->nrows > 0) {
+        return APR_SUCCESS;
+    }
+    return mi_db_select(db, pool, &take_part_stmt, rows, 3, args);
 }
 
 apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
                                int *taken)
 {
-    const char ***events;
+    const char ***taken_rows;
     const char *args[3], *now = mi_db_int(pool, mi_now_ms());
     mi_rows_t rows;
-    int i;
+    int i, events = 0;
 
     *taken = 0;
     /* A read first: most ticks find nothing, and on SQLite a write
@@ -127,8 +163,7 @@ apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return APR_EGENERAL;
     }
-    args[0] = apr_itoa(pool, max);
-    if (mi_db_select(db, pool, &take_stmt, &rows, 1, args) != APR_SUCCESS) {
+    if (take(db, pool, max, &rows) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
@@ -136,23 +171,24 @@ apr_status_t mi_outbox_fan_out(mi_db_t *db, apr_pool_t *pool, int max,
         mi_db_rollback(db);
         return APR_SUCCESS;
     }
-    events = apr_palloc(pool, rows.nrows * sizeof(*events));
+    taken_rows = apr_palloc(pool, rows.nrows * sizeof(*taken_rows));
     for (i = 0; i < rows.nrows; i++) {
         const char **r = rows.rows[i];
-        const char **e = apr_palloc(pool, 5 * sizeof(*e));
+        const char **t = apr_palloc(pool, 6 * sizeof(*t));
 
-        /* organization, event, data, time, and time as ISO 8601 */
-        memcpy(e, r, 4 * sizeof(*e));
-        e[4] = mi_time_iso(pool, apr_atoi64(r[3]));
-        events[i] = e;
+        /* organization, events, first, last, time, and time as ISO 8601 */
+        memcpy(t, r, 5 * sizeof(*t));
+        t[5] = mi_time_iso(pool, apr_atoi64(r[4]));
+        events += atoi(r[3]) - atoi(r[2]);
+        taken_rows[i] = t;
     }
     args[0] = args[1] = args[2] = now;
     if (mi_db_write_rows(db, pool, &fan_out_stmt, rows.nrows,
-                         (const char *const *const *)events, 3, args, NULL)
-            != APR_SUCCESS) {
+                         (const char *const *const *)taken_rows, 3, args,
+                         NULL) != APR_SUCCESS) {
         mi_db_rollback(db);
         return APR_EGENERAL;
     }
-    *taken = rows.nrows;
+    *taken = events;
     return mi_db_commit(db);
 }

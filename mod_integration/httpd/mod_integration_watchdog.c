@@ -81,22 +81,24 @@ static void yield_to_writes(server_rec *s)
     }
 }
 
-/* Fans queued events out to delivery rows, then claims up to room due
- * deliveries and starts them: how many were claimed, -1 on a failure. */
+/* Fans queued events out to delivery rows (*fanned: how many events),
+ * then claims up to room due deliveries and starts them: how many were
+ * claimed, -1 on a failure. */
 static int claim(server_rec *s, apr_pool_t *pool, mi_sender_t *sender,
-                 int room)
+                 int room, int *fanned)
 {
     const char *why = NULL;
     void *handle;
     mi_db_t *db;
     apr_array_header_t *claimed = NULL, *refused;
-    int taken, i;
+    int i;
 
+    *fanned = 0;
     yield_to_writes(s);
     if (!(db = mi_dbd_open(s, pool, &handle, &why))) {
         return -1;
     }
-    if (mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, &taken)
+    if (mi_outbox_fan_out(db, pool, MI_FAN_OUT_MAX, fanned)
             != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, MI_LOGNO(00306)
                      "fanning webhook events out failed: %s", db->error);
@@ -272,7 +274,7 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
         now = apr_time_now();
         if (room > 0 && (now >= next_claim || room >= quarter)) {
             apr_pool_t *iter;
-            int got;
+            int got, fanned;
 
             /* The outcomes first: a claim must see which webhooks have
              * just failed, and the leases that have just ended. */
@@ -281,17 +283,22 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
             }
             /* Nothing more is sent while outcomes wait to be recorded:
              * they stay at most as many as were in flight. */
-            got = 0;
+            got = fanned = 0;
             if (!kept.pool) {
                 apr_pool_create(&iter, pool);
-                got = claim(s, iter, sender, room);
+                got = claim(s, iter, sender, room, &fanned);
                 apr_pool_destroy(iter);
             }
             now = apr_time_now();
-            next_claim = now + (got <= 0 ? MI_LOOK_AGAIN : MI_CLAIM_EVERY);
+            /* Events fanned out: more may wait (events that no webhook
+             * takes, too), and the outbox empties at once, not a turn of
+             * MI_FAN_OUT_MAX per tick. */
+            next_claim = fanned > 0 ? now
+                         : now + (got <= 0 ? MI_LOOK_AGAIN : MI_CLAIM_EVERY);
             /* Outcomes not yet recorded keep the thread here: they go
              * with this call's pool. */
-            if (got <= 0 && mi_sender_in_flight(sender) == 0 && !kept.pool) {
+            if (got <= 0 && fanned == 0 && mi_sender_in_flight(sender) == 0
+                && !kept.pool) {
                 break;
             }
         }

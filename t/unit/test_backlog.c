@@ -44,9 +44,9 @@ static void test_backlog(apr_pool_t *p)
            "('d4', 'wh_1', 'e', '{}', 1, 'FAILED', 1, 500, 1)"),
        "deliveries");
     ok(run(db, p, "test_backlog_events",
-           "INSERT INTO webhook_events (id, organization_id, event, data, "
-           "event_time) VALUES ('e1', 'o', 'supplier.created', '{}', 7000), "
-           "('e2', 'o', 'supplier.created', '{}', 6000)"), "events");
+           "INSERT INTO webhook_outbox (id, organization_id, events, "
+           "event_count, fanned_out, event_time) VALUES ('e1', 'o', '[]', "
+           "3, 2, 7000), ('e2', 'o', '[]', 1, 0, 6000)"), "events");
     ok(mi_backlog_read(db, p, &b) == APR_SUCCESS, "read");
     ok(b.pending == 2, "two deliveries pending");
     ok(b.oldest_pending_ms == 2000, "the oldest pending one's time");

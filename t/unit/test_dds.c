@@ -180,10 +180,11 @@ static void test_numbering(fixture_t *f)
 }
 
 static const mi_stmt_t events_stmt = { "test_dds_events", {
-    "SELECT event, data FROM webhook_events WHERE organization_id = %s "
-    "ORDER BY rowid", NULL } };
+    "SELECT x.value ->> 'event', json(x.value -> 'data') "
+    "FROM webhook_outbox o, json_each(o.events) x "
+    "WHERE o.organization_id = %s ORDER BY o.rowid, x.key", NULL } };
 static const mi_stmt_t clear_events = { "test_dds_clear", {
-    "DELETE FROM webhook_events", NULL } };
+    "DELETE FROM webhook_outbox", NULL } };
 
 /* Status changes, each with the events it queues. */
 static void test_status(fixture_t *f)

@@ -34,7 +34,8 @@ typedef struct {
 } fixture_t;
 
 static const mi_stmt_t count_events = { "test_outbox_events", {
-    "SELECT COUNT(*) FROM webhook_events", NULL } };
+    "SELECT COALESCE(SUM(event_count - fanned_out), 0) FROM webhook_outbox",
+    NULL } };
 
 static int queued(fixture_t *f)
 {
@@ -251,6 +252,34 @@ static void test_queue(fixture_t *f)
                == APR_SUCCESS && rows.nrows == 2
            && !strcmp(rows.rows[0][1], "5") && !strcmp(rows.rows[1][1], "5"),
            "five deliveries for each of the two subscribed webhooks");
+    }
+    mi_db_exec(f->db, f->p, &clear_deliveries, NULL, 0, NULL);
+
+    /* A write's events are one row: taken a part at a time while it has
+     * more than max, then whole, with the rows after it. */
+    ok(queue(f, 0, five, NULL) == MI_OK && queue(f, 0, one, NULL) == MI_OK
+       && queued(f) == 6, "two writes: five events and one");
+    ok(mi_outbox_fan_out(f->db, f->p, 2, &taken) == APR_SUCCESS
+       && taken == 2 && queued(f) == 4, "two of the first write's");
+    ok(mi_outbox_fan_out(f->db, f->p, 2, &taken) == APR_SUCCESS
+       && taken == 2 && queued(f) == 2, "two more");
+    ok(mi_outbox_fan_out(f->db, f->p, 2, &taken) == APR_SUCCESS
+       && taken == 2 && queued(f) == 0,
+       "its last one and the second write's, each row whole");
+    {
+        static const mi_stmt_t per_event = { "test_outbox_per_event", {
+            "SELECT webhook_id || ':' || event, COUNT(*) "
+            "FROM webhook_deliveries GROUP BY 1 ORDER BY 1", NULL } };
+        mi_rows_t rows;
+
+        ok(mi_db_select(f->db, f->p, &per_event, &rows, 0, NULL)
+               == APR_SUCCESS && rows.nrows == 3
+           && !strcmp(rows.rows[0][1], "5") && !strcmp(rows.rows[1][1], "5")
+           && !strcmp(rows.rows[2][1], "1")
+           && !strcmp(hook_name(f, apr_pstrndup(f->p, rows.rows[2][0],
+                                   strcspn(rows.rows[2][0], ":"))), "W2"),
+           "each event fanned out once: five to W1 and W2, the deletion to "
+           "W2");
     }
     mi_db_exec(f->db, f->p, &clear_deliveries, NULL, 0, NULL);
 }
