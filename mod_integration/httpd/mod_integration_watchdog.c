@@ -14,8 +14,14 @@
  * delivery whose node died is taken up again when its lease ends.
  */
 #include "mod_integration_watchdog.h"
+#include <errno.h>
 #include <pthread.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <apr_optional.h>
 #include <mod_watchdog.h>
 #include "mod_integration_dbd.h"
@@ -57,6 +63,8 @@
  * receiver would be sent again by the next generation, the same attempt
  * twice. What is still in flight then is given back. */
 #define MI_DRAIN_MAX apr_time_from_sec(3)
+/* The thread's nice value, against the request threads' 0. */
+#define MI_DELIVERY_NICE 10
 
 /* The child's pools are destroyed while mod_watchdog's thread may still
  * be delivering: a pre-cleanup of the child pool sets stopping and waits
@@ -320,11 +328,37 @@ static void deliver_while_busy(server_rec *s, apr_pool_t *ptemp)
     apr_pool_destroy(pool);
 }
 
+/* Requests first: the thread runs at a lower CPU priority than the
+ * child's request threads (nice MI_DELIVERY_NICE, Linux, where a thread
+ * has its own), so that on a busy machine the deliveries of a write take
+ * the cores the writes leave, and catch up when they are idle. (With 10
+ * webhooks, a bulk write of 500 records is 5,010 attempts to sign, send
+ * and record.) */
+static void lower_priority(server_rec *s)
+{
+#ifdef __linux__
+    static __thread int done;
+
+    if (!done) {
+        done = 1;
+        if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid),
+                        MI_DELIVERY_NICE) != 0) {
+            ap_log_error(APLOG_MARK, APLOG_DEBUG, errno, s, MI_LOGNO(00309)
+                         "cannot lower the webhook delivery thread's "
+                         "priority");
+        }
+    }
+#else
+    (void)s;
+#endif
+}
+
 static apr_status_t deliver(int state, void *baton, apr_pool_t *ptemp)
 {
     if (state != AP_WATCHDOG_STATE_RUNNING) {
         return APR_SUCCESS;
     }
+    lower_priority(baton);
     pthread_mutex_lock(&tick_lock);
     if (!stopping) {
         deliver_while_busy(baton, ptemp);
