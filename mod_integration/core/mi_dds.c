@@ -177,21 +177,22 @@ static mi_result_e queue_status_events(mi_db_t *db, apr_pool_t *pool,
                                        const char *previous,
                                        const char *status)
 {
-    json_t *events = mi_outbox_events(pool);
+    mi_outbox_t events;
     json_t *data = json_pack("{s:s, s:s, s:o, s:s}", "batchExternalId", batch,
                              "ddsNumber", number, "previousStatus",
                              mi_json_string_or_null(previous), "newStatus",
                              status);
 
-    mi_outbox_add(events, "dds.status_changed", json_incref(data));
+    mi_outbox_init(&events, pool);
+    mi_outbox_add(&events, "dds.status_changed", data);
     if (!strcmp(status, "SUBMITTED")) {
-        mi_outbox_add(events, "dds.submitted", json_incref(data));
+        mi_outbox_add(&events, "dds.submitted", data);
     }
     else if (!strcmp(status, "APPROVED")) {
-        mi_outbox_add(events, "dds.approved", json_incref(data));
+        mi_outbox_add(&events, "dds.approved", data);
     }
     json_decref(data);
-    return mi_outbox_queue(db, pool, org, events);
+    return mi_outbox_queue(db, pool, org, &events);
 }
 
 mi_result_e mi_dds_set_status(mi_db_t *db, apr_pool_t *pool, const char *org,

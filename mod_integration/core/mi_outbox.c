@@ -85,15 +85,48 @@ static const mi_stmt_t fan_out_stmt = { "mi_outbox_fan_out", {
     "WHERE x.k > CAST(o.first AS BIGINT) AND x.k <= CAST(o.last AS BIGINT)" },
     6 };
 
-json_t *mi_outbox_events(apr_pool_t *pool)
+void mi_outbox_init(mi_outbox_t *o, apr_pool_t *pool)
 {
-    return mi_json_own(pool, json_array());
+    mi_jsonw_init(&o->w, pool, 4096);
+    o->count = 0;
 }
 
-void mi_outbox_add(json_t *events, const char *event, json_t *data)
+static void begin_event(mi_outbox_t *o)
 {
-    json_array_append_new(events, json_pack("{s:s, s:o}", "event", event,
-                                            "data", data));
+    if (o->count++ == 0) {
+        mi_jsonw_lit(&o->w, "[{\"event\":");
+    }
+    else {
+        mi_jsonw_lit(&o->w, ",{\"event\":");
+    }
+}
+
+void mi_outbox_add_record(mi_outbox_t *o, const char *entity,
+                          const char *action, const char *external_id,
+                          const char *internal_id)
+{
+    begin_event(o);
+    /* The entity and action are the module's own names: no escaping. */
+    mi_jsonw_lit(&o->w, "\"");
+    mi_jsonw_raw(&o->w, entity, strlen(entity));
+    mi_jsonw_lit(&o->w, ".");
+    mi_jsonw_raw(&o->w, action, strlen(action));
+    mi_jsonw_lit(&o->w, "\",\"data\":{\"externalId\":");
+    mi_jsonw_str(&o->w, external_id);
+    mi_jsonw_lit(&o->w, ",\"internalId\":");
+    mi_jsonw_str(&o->w, internal_id);
+    mi_jsonw_lit(&o->w, "}}");
+}
+
+void mi_outbox_add(mi_outbox_t *o, const char *event, const json_t *data)
+{
+    const char *text = mi_json_dump(o->w.pool, data);
+
+    begin_event(o);
+    mi_jsonw_str(&o->w, event);
+    mi_jsonw_lit(&o->w, ",\"data\":");
+    mi_jsonw_raw(&o->w, text, strlen(text));
+    mi_jsonw_lit(&o->w, "}");
 }
 
 mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
@@ -110,16 +143,21 @@ mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
 }
 
 mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                            const json_t *events)
+                            mi_outbox_t *o)
 {
     const char *args[4];
+    char *text;
 
-    if (json_array_size(events) == 0) {
+    if (o->count == 0) {
         return MI_OK;
     }
+    /* The array closed in a copy: o stays as it was. */
+    text = apr_palloc(pool, o->w.len + 2);
+    memcpy(text, o->w.buf, o->w.len);
+    memcpy(text + o->w.len, "]", 2);
     args[0] = org;
-    args[1] = mi_json_dump(pool, events);
-    args[2] = apr_itoa(pool, (int)json_array_size(events));
+    args[1] = text;
+    args[2] = apr_itoa(pool, o->count);
     args[3] = mi_db_int(pool, mi_now_ms());
     return mi_db_result(db, mi_db_exec(db, pool, &queue_stmt, NULL, 4, args));
 }

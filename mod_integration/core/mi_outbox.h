@@ -8,19 +8,34 @@
 
 #include "mi_db.h"
 #include "mi_json.h"
+#include "mi_jsonw.h"
 
-/* Events to queue: an array of { "event": name, "data": {...} }. */
-json_t *mi_outbox_events(apr_pool_t *pool);
-void mi_outbox_add(json_t *events, const char *event, json_t *data);
+/* A write's events, written as they come into one JSON array
+ * ([{"event": ..., "data": {...}}, ...]), the row that mi_outbox_queue
+ * queues. */
+typedef struct {
+    mi_jsonw_t w;
+    int count;
+} mi_outbox_t;
+
+void mi_outbox_init(mi_outbox_t *o, apr_pool_t *pool);
+/* A record's event, "<entity>.<action>" with data {"externalId": ...,
+ * "internalId": ...}. */
+void mi_outbox_add_record(mi_outbox_t *o, const char *entity,
+                          const char *action, const char *external_id,
+                          const char *internal_id);
+/* Any other event, with its data. */
+void mi_outbox_add(mi_outbox_t *o, const char *event, const json_t *data);
 
 /* *wanted: 1 when the organization has an active webhook: callers skip
  * building events nobody would receive. */
 mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
                              int *wanted);
 
-/* Queues the events of org; call inside the write's transaction. */
+/* Queues the events of org (none: nothing); call inside the write's
+ * transaction. */
 mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                            const json_t *events);
+                            mi_outbox_t *o);
 
 /* Takes up to max queued events (oldest first) and creates their delivery
  * rows, in one transaction; *taken says how many events. */

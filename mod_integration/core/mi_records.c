@@ -462,13 +462,13 @@ mi_result_e mi_records_delete(mi_db_t *db, apr_pool_t *pool,
     }
     log.deleted = rows.nrows;
     {
-        json_t *events = mi_outbox_events(pool);
+        mi_outbox_t events;
 
-        mi_outbox_add(events, apr_pstrcat(pool, res->event, ".deleted", NULL),
-                      json_pack("{s:s, s:s}", "externalId", external_id,
-                                "internalId", rows.rows[0][0]));
-        if ((rc = mi_outbox_queue(db, pool, caller->organization_id, events))
-                != MI_OK) {
+        mi_outbox_init(&events, pool);
+        mi_outbox_add_record(&events, res->event, "deleted", external_id,
+                             rows.rows[0][0]);
+        if ((rc = mi_outbox_queue(db, pool, caller->organization_id,
+                                  &events)) != MI_OK) {
             mi_db_rollback(db);
             return rc;
         }

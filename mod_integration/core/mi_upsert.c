@@ -242,7 +242,8 @@ static mi_result_e after_create(upsert_t *u, json_t *out)
  * that is the sync that most needs to reach the customer. */
 static mi_result_e queue_events(upsert_t *u)
 {
-    json_t *events;
+    mi_outbox_t events;
+    json_t *outcome;
     size_t i;
     int wanted;
     mi_result_e rc;
@@ -254,26 +255,25 @@ static mi_result_e queue_events(upsert_t *u)
                                &wanted)) != MI_OK || !wanted) {
         return rc;
     }
-    events = mi_outbox_events(u->pool);
+    mi_outbox_init(&events, u->pool);
     for (i = 0; i < u->n; i++) {
         const item_t *it = &u->items[i];
 
         if (!it->error) {
-            mi_outbox_add(events, apr_pstrcat(u->pool, u->res->event,
-                                              !strcmp(it->status, "CREATED")
-                                                  ? ".created" : ".updated",
-                                              NULL),
-                          json_pack("{s:s, s:s}", "externalId",
-                                    it->external_id, "internalId", it->id));
+            mi_outbox_add_record(&events, u->res->event,
+                                 !strcmp(it->status, "CREATED") ? "created"
+                                                                : "updated",
+                                 it->external_id, it->id);
         }
     }
-    mi_outbox_add(events, u->log.errors ? "sync.failed" : "sync.completed",
-                  json_pack("{s:s, s:i, s:i, s:i}", "entityType",
-                            u->res->entity_type, "created", u->log.created,
-                            "updated", u->log.updated, "errors",
-                            u->log.errors));
+    outcome = json_pack("{s:s, s:i, s:i, s:i}", "entityType",
+                        u->res->entity_type, "created", u->log.created,
+                        "updated", u->log.updated, "errors", u->log.errors);
+    mi_outbox_add(&events, u->log.errors ? "sync.failed" : "sync.completed",
+                  outcome);
+    json_decref(outcome);
     return mi_outbox_queue(u->db, u->pool, u->caller->organization_id,
-                           events);
+                           &events);
 }
 
 /* One {"externalId":..., <key>:...} of the response. */

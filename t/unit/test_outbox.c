@@ -131,27 +131,41 @@ static const char *fanned_out(fixture_t *f, apr_int64_t before,
 }
 
 /* Queues events of one organization, each with its own data (kept in
- * data_by_event as "ORG:EVENT"). */
+ * data_by_event as "ORG:EVENT"): every other one as a record's event, the
+ * others with their data as JSON, each external id with characters that
+ * JSON escapes. */
 static mi_result_e queue(fixture_t *f, int org, const char *const *events,
                          json_t *data_by_event)
 {
-    json_t *q = mi_outbox_events(f->p);
+    mi_outbox_t q;
     size_t i;
 
+    mi_outbox_init(&q, f->p);
     for (i = 0; events[i]; i++) {
-        json_t *data = json_pack("{s:s, s:s}", "externalId",
-                                 apr_psprintf(f->p, "X-%d-%d", org, (int)i),
-                                 "internalId",
-                                 apr_psprintf(f->p, "c%d%d", org, (int)i));
+        const char *external = apr_psprintf(f->p, "X-%d-%d \"\\/\xc3\xa9",
+                                            org, (int)i);
+        const char *internal = apr_psprintf(f->p, "c%d%d", org, (int)i);
+        const char *dot = strchr(events[i], '.');
+        json_t *data = json_pack("{s:s, s:s}", "externalId", external,
+                                 "internalId", internal);
 
         if (data_by_event) {
             json_object_set(data_by_event,
                             apr_psprintf(f->p, "%d:%s", org, events[i]),
                             data);
         }
-        mi_outbox_add(q, events[i], data);
+        if (i % 2 == 0 && dot) {
+            mi_outbox_add_record(&q, apr_pstrndup(f->p, events[i],
+                                                  (apr_size_t)(dot
+                                                               - events[i])),
+                                 dot + 1, external, internal);
+        }
+        else {
+            mi_outbox_add(&q, events[i], data);
+        }
+        json_decref(data);
     }
-    return mi_outbox_queue(f->db, f->p, f->org[org], q);
+    return mi_outbox_queue(f->db, f->p, f->org[org], &q);
 }
 
 static void test_fan_out(fixture_t *f)
@@ -233,8 +247,13 @@ static void test_queue(fixture_t *f)
        "queued inside a transaction");
     mi_db_rollback(f->db);
     ok(queued(f) == 0, "a rolled-back write queues nothing");
-    ok(mi_outbox_queue(f->db, f->p, f->org[0], mi_outbox_events(f->p))
-           == MI_OK && queued(f) == 0, "no events: nothing queued");
+    {
+        mi_outbox_t none;
+
+        mi_outbox_init(&none, f->p);
+        ok(mi_outbox_queue(f->db, f->p, f->org[0], &none) == MI_OK
+           && queued(f) == 0, "no events: nothing queued");
+    }
 
     ok(queue(f, 0, five, NULL) == MI_OK && queued(f) == 5,
        "five events queued");
