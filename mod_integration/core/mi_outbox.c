@@ -29,10 +29,11 @@ static const mi_stmt_t any_stmt = { "mi_outbox_any", {
     NULL } };
 
 /* The oldest rows whose events, with those before them, are at most the
- * limit, taken whole. (CAST: on SQLite, an expression compared with a text
- * parameter is compared as text.) (On PostgreSQL, a row that another node took first
+ * limit, taken whole. On PostgreSQL, a row that another node took first
  * is skipped, and one that another node fanned a part of since is taken
- * with its new fanned_out: RETURNING reads the row deleted.) */
+ * with its new fanned_out (RETURNING reads the row deleted). (CAST: on
+ * SQLite, an expression compared with a text parameter is compared as
+ * text.) */
 static const mi_stmt_t take_rows_stmt = { "mi_outbox_take_rows", {
     "DELETE FROM webhook_outbox WHERE id IN (SELECT id FROM (SELECT id, "
     "SUM(event_count - fanned_out) OVER (ORDER BY event_time, id) AS upto "
