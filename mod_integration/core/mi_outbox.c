@@ -121,12 +121,18 @@ void mi_outbox_add_record(mi_outbox_t *o, const char *entity,
 
 void mi_outbox_add(mi_outbox_t *o, const char *event, const json_t *data)
 {
-    const char *text = mi_json_dump(o->w.pool, data);
+    /* (NULL: a json_pack that failed.) */
+    const char *text = data ? mi_json_dump(o->w.pool, data) : NULL;
 
     begin_event(o);
     mi_jsonw_str(&o->w, event);
     mi_jsonw_lit(&o->w, ",\"data\":");
-    mi_jsonw_raw(&o->w, text, strlen(text));
+    if (text) {
+        mi_jsonw_raw(&o->w, text, strlen(text));
+    }
+    else {
+        mi_jsonw_lit(&o->w, "null");
+    }
     mi_jsonw_lit(&o->w, "}");
 }
 
@@ -144,7 +150,7 @@ mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
 }
 
 mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                            mi_outbox_t *o)
+                            const mi_outbox_t *o)
 {
     const char *args[4];
     char *text;
@@ -152,7 +158,7 @@ mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
     if (o->count == 0) {
         return MI_OK;
     }
-    /* The array closed in a copy: o stays as it was. */
+    /* The array, closed. */
     text = apr_palloc(pool, o->w.len + 2);
     memcpy(text, o->w.buf, o->w.len);
     memcpy(text + o->w.len, "]", 2);

@@ -35,7 +35,7 @@ mi_result_e mi_outbox_wanted(mi_db_t *db, apr_pool_t *pool, const char *org,
 /* Queues the events of org (none: nothing); call inside the write's
  * transaction. */
 mi_result_e mi_outbox_queue(mi_db_t *db, apr_pool_t *pool, const char *org,
-                            mi_outbox_t *o);
+                            const mi_outbox_t *o);
 
 /* Takes up to max queued events (oldest first) and creates their delivery
  * rows, in one transaction; *taken says how many events. */
