@@ -254,6 +254,23 @@ static void test_queue(fixture_t *f)
         ok(mi_outbox_queue(f->db, f->p, f->org[0], &none) == MI_OK
            && queued(f) == 0, "no events: nothing queued");
     }
+    {
+        static const mi_stmt_t row = { "test_outbox_row", {
+            "SELECT events FROM webhook_outbox", NULL } };
+        mi_outbox_t nulls;
+        mi_rows_t rows;
+
+        mi_outbox_init(&nulls, f->p);
+        mi_outbox_add(&nulls, "dds.status_changed", NULL);
+        ok(mi_outbox_queue(f->db, f->p, f->org[0], &nulls) == MI_OK
+           && mi_db_select(f->db, f->p, &row, &rows, 0, NULL) == APR_SUCCESS
+           && rows.nrows == 1
+           && !strcmp(rows.rows[0][0],
+                      "[{\"event\":\"dds.status_changed\",\"data\":null}]"),
+           "data that could not be built: queued as null");
+        mi_outbox_fan_out(f->db, f->p, 10, &taken);
+        mi_db_exec(f->db, f->p, &clear_deliveries, NULL, 0, NULL);
+    }
 
     ok(queue(f, 0, five, NULL) == MI_OK && queued(f) == 5,
        "five events queued");
