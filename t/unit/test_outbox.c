@@ -291,6 +291,18 @@ static void test_queue(fixture_t *f)
     }
     mi_db_exec(f->db, f->p, &clear_deliveries, NULL, 0, NULL);
 
+    ok(queue(f, 0, five, NULL) == MI_OK
+       && mi_outbox_fan_out(f->db, f->p, 5, &taken) == APR_SUCCESS
+       && taken == 5 && queued(f) == 0,
+       "a write of exactly max events: taken whole at once");
+    ok(queue(f, 0, five, NULL) == MI_OK
+       && mi_outbox_fan_out(f->db, f->p, 4, &taken) == APR_SUCCESS
+       && taken == 4 && queued(f) == 1
+       && mi_outbox_fan_out(f->db, f->p, 4, &taken) == APR_SUCCESS
+       && taken == 1 && queued(f) == 0,
+       "one past max: max of it, then the last one");
+    mi_db_exec(f->db, f->p, &clear_deliveries, NULL, 0, NULL);
+
     /* A write's events are one row: taken a part at a time while it has
      * more than max, then whole, with the rows after it. */
     ok(queue(f, 0, five, NULL) == MI_OK
