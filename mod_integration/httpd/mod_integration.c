@@ -106,6 +106,33 @@ static void child_init(apr_pool_t *p, server_rec *s)
 
 /* ---- requests --------------------------------------------------------- */
 
+/* A request the module answers names no file: core's walk of the file
+ * system for it (a stat and an open of .htaccess for each directory on
+ * the way to the DocumentRoot) is skipped, as mod_proxy skips it for what
+ * it proxies, and <Directory> sections and .htaccess files do not apply
+ * to it (<Location> ones do). Which handler SetHandler names is known
+ * after the first walk of <Location>, which runs before translate_name;
+ * map_to_storage only sees the server's defaults, so this notes it. */
+#define NOT_A_FILE "mod_integration: not a file"
+
+static int translate_name(request_rec *r)
+{
+    core_dir_config *core = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (core && core->expr_handler
+        && (h = ap_expr_str_exec(r, core->expr_handler, &err)) != NULL
+        && !err && (!strcmp(h, MI_HANDLER) || !strcmp(h, MI_METRICS_HANDLER))) {
+        apr_table_setn(r->notes, NOT_A_FILE, "1");
+    }
+    return DECLINED;
+}
+
+static int map_to_storage(request_rec *r)
+{
+    return apr_table_get(r->notes, NOT_A_FILE) ? OK : DECLINED;
+}
+
 /* The raw path below the <Location> that set the handler: as many leading
  * segments skipped as the location has. Raw (r->unparsed_uri: httpd decodes
  * r->uri and r->parsed_uri.path in place), so that an encoded "/" stays
@@ -232,6 +259,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* First: a translate_name that answers OK (mod_alias, mod_rewrite)
+     * ends the hook's run. */
+    ap_hook_translate_name(translate_name, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(mi_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(mi_metrics_log_transaction, NULL, NULL,
