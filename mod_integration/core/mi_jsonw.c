@@ -8,11 +8,6 @@ void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap)
     mi_buf_init(w, pool, cap);
 }
 
-void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len)
-{
-    mi_buf_append(w, s, len);
-}
-
 void mi_jsonw_str(mi_jsonw_t *w, const char *s)
 {
     if (!s) {

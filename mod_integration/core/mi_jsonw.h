@@ -13,7 +13,11 @@ void mi_jsonw_init(mi_jsonw_t *w, apr_pool_t *pool, apr_size_t cap);
 
 /* Appends text as it is (punctuation, keys written by the caller, numbers
  * and JSON read back from the database). */
-void mi_jsonw_raw(mi_jsonw_t *w, const char *s, apr_size_t len);
+static APR_INLINE void mi_jsonw_raw(mi_jsonw_t *w, const char *s,
+                                    apr_size_t len)
+{
+    mi_buf_append(w, s, len);
+}
 /* s must be a string literal (the "" around it make sure of that). */
 #define mi_jsonw_lit(w, s) mi_jsonw_raw((w), "" s "", sizeof(s) - 1)
 

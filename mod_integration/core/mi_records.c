@@ -139,23 +139,20 @@ static void write_time(mi_jsonw_t *w, time_memo_t *memo, const char *key,
 static void write_entity(mi_jsonw_t *w, const mi_resource_t *res,
                          const mi_db_row_t *row, time_memo_t *memo)
 {
+    const mi_field_t *name = &res->fields[res->name_field];
     int i;
 
     mi_jsonw_lit(w, "{\"externalId\":");
     write_text(w, row, MI_COL_EXTERNAL_ID);
     mi_jsonw_lit(w, ",\"internalId\":");
     write_text(w, row, MI_COL_ID);
-    if (strcmp(res->fields[res->name_field].json, "name")) {
+    /* The name field under "name" too, when its own key is another. */
+    if (strcmp(name->json, "name")) {
         mi_jsonw_lit(w, ",\"name\":");
-        write_value(w, &res->fields[res->name_field], row,
-                    MI_COL_FIELDS + res->name_field);
+        write_value(w, name, row, MI_COL_FIELDS + res->name_field);
     }
     for (i = 0; i < res->nfields; i++) {
-        const char *key = res->fields[i].json;
-
-        mi_jsonw_lit(w, ",\"");
-        mi_jsonw_raw(w, key, strlen(key));
-        mi_jsonw_lit(w, "\":");
+        mi_jsonw_raw(w, res->members[i], res->member_lens[i]);
         write_value(w, &res->fields[i], row, MI_COL_FIELDS + i);
     }
     mi_jsonw_lit(w, ",\"syncStatus\":");

@@ -102,6 +102,21 @@ const mi_resource_t *const mi_resources[] = { &suppliers, &products,
 
 const char *mi_entity_type_error;
 
+void mi_resource_build(apr_pool_t *pool, mi_resource_t *res)
+{
+    int i;
+
+    mi_resource_sql_build(pool, res);
+    res->members = apr_palloc(pool, res->nfields * sizeof(*res->members));
+    res->member_lens = apr_palloc(pool,
+                                  res->nfields * sizeof(*res->member_lens));
+    for (i = 0; i < res->nfields; i++) {
+        res->members[i] = apr_pstrcat(pool, ",\"", res->fields[i].json,
+                                      "\":", NULL);
+        res->member_lens[i] = strlen(res->members[i]);
+    }
+}
+
 void mi_resources_init(apr_pool_t *pool)
 {
     int i;
@@ -109,7 +124,7 @@ void mi_resources_init(apr_pool_t *pool)
     /* The list is read-only to the rest of the API; the descriptors it
      * points to are this file's, and their SQL is filled in here. */
     for (i = 0; mi_resources[i]; i++) {
-        mi_resource_sql_build(pool, (mi_resource_t *)mi_resources[i]);
+        mi_resource_build(pool, (mi_resource_t *)mi_resources[i]);
     }
     mi_scopes_init(pool, mi_resources);
     mi_webhook_events_init(pool, mi_resources);

@@ -96,6 +96,10 @@ typedef struct {
     const char *delete_guard;   /* SQL over "t" that refuses a delete */
     const char *delete_refusal; /* the 409 message, %s the externalId */
     mi_resource_sql_t sql;      /* filled once by mi_resources_init */
+    /* Filled with it, for writing records (mi_records): each field's
+     * member text, ,"<json>": and its length. */
+    const char **members;
+    apr_size_t *member_lens;
 } mi_resource_t;
 
 /* Columns every resource table has besides its fields, in the order that
@@ -180,6 +184,10 @@ const char *const *mi_resource_events(apr_pool_t *pool,
  * BATCH". */
 const char *mi_resource_types_text(apr_pool_t *pool,
                                    const mi_resource_t *const *list);
+
+/* Generates what mi_resources_init fills in for one resource: its
+ * statements and its member texts. */
+void mi_resource_build(apr_pool_t *pool, mi_resource_t *res);
 
 /* Generates one resource's statements (mi_resource_sql.c). */
 void mi_resource_sql_build(apr_pool_t *pool, mi_resource_t *res);

@@ -199,7 +199,7 @@ static void test_engines(apr_pool_t *p)
         ok(0, "an in-memory SQLite database with the schema");
         return;
     }
-    mi_resource_sql_build(p, &widgets);
+    mi_resource_build(p, &widgets);
     ok(mi_db_exec(db, p, &create_widgets, NULL, 0, NULL) == APR_SUCCESS
        && mi_org_create(db, p, "Org", &org) == MI_OK,
        "the widgets table, an organization");
