@@ -155,10 +155,24 @@ static const char *timeouts_sql(apr_pool_t *pool, const char *scope,
                         scope, ms, scope, ms);
 }
 
+/* What a PostgreSQL session of named statements is set up with: the
+ * timeouts, and each statement planned once for the session rather than
+ * at every execution (their plans are index paths whatever the
+ * parameters; a custom plan per execution was a sixth of a listing's
+ * time). plan_cache_mode came with PostgreSQL 12. */
+static const char *session_sql(apr_pool_t *pool, apr_interval_time_t timeout)
+{
+    return apr_pstrcat(pool, timeouts_sql(pool, "SESSION", timeout),
+                       "; SELECT set_config('plan_cache_mode', "
+                       "'force_generic_plan', false) WHERE "
+                       "current_setting('server_version_num')::int >= 120000",
+                       NULL);
+}
+
 static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
                                 apr_interval_time_t timeout)
 {
-    int session, n, rc;
+    int session, n, rc, replaced;
     const char *sql;
 
     if (db->unnamed) {
@@ -171,29 +185,26 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
     if (session == st->session) {
         return APR_SUCCESS;
     }
-    /* Each named statement is planned once for the session, not at every
-     * execution: their plans are index paths whatever the parameters,
-     * and a custom plan per execution was a sixth of a listing's time.
-     * (plan_cache_mode came with PostgreSQL 12.) */
-    sql = apr_pstrcat(db->pool, timeouts_sql(db->pool, "SESSION", timeout),
-                      "; SELECT set_config('plan_cache_mode', "
-                      "'force_generic_plan', false) WHERE "
-                      "current_setting('server_version_num')::int >= 120000",
-                      NULL);
+    /* A connection set up in another session before was opened again:
+     * by mod_dbd's check when it took the connection from the pool, or
+     * below. (may_retry counts its own and forgets the session.) */
+    replaced = st->session != 0;
+    sql = session_sql(db->pool, timeout);
     rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     /* A pooled connection that died with its server (a restart) fails
      * its first command: reconnect once, as run_or_retry does. */
     if (rc != 0 && apr_dbd_check_conn(db->driver, db->conn_pool, db->handle)
                        == APR_SUCCESS) {
-        if (session_of(db) != session) {
-            db->reconnects++;
-        }
+        replaced = replaced || session_of(db) != session;
         session = session_of(db);
         rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     }
     if (rc != 0) {
         note_error(db, db->pool, rc);
         return APR_EGENERAL;
+    }
+    if (replaced) {
+        db->reconnects++;
     }
     st->session = session;
     return APR_SUCCESS;
@@ -619,7 +630,15 @@ static int may_retry(mi_db_t *db, apr_pool_t *pool)
         return 0;
     }
     if (session_of(db) != session) {
+        void *data = NULL;
+
         db->reconnects++;
+        /* The new session is set up when the connection is next taken
+         * (mi_db_bound), as a first one: counted once, here. */
+        apr_pool_userdata_get(&data, STATE_KEY, db->conn_pool);
+        if (data) {
+            ((conn_state_t *)data)->session = 0;
+        }
     }
     return 1;
 }
