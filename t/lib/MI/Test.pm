@@ -59,9 +59,10 @@ sub decode_json { $json->decode($_[0]) }
 sub db_driver   { $ENV{MI_DB_DRIVER} or die "MI_DB_DRIVER is not set" }
 
 # The absolute URL of a path below BASE (or of one under /api/,
-# /elsewhere/ or /files/). With MI_VIA=h2c it is on the mi_h2c virtual host, which
-# proxies every request to the default server over h2c (t/conf/extra.conf.in),
-# so that the suites' requests reach the module as HTTP/2 streams.
+# /elsewhere/ or /files/). With MI_VIA=h2c it is on the mi_h2c virtual
+# host, which proxies every request to the default server over h2c
+# (t/conf/extra.conf.in), so that the suites' requests reach the module as
+# HTTP/2 streams.
 sub url_of {
     my ($path) = @_;
     my $url = $path =~ m{^/(api|elsewhere|files)/} ? $path : BASE . $path;
