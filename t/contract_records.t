@@ -13,7 +13,7 @@ use JSON::PP ();
 use Time::HiRes qw(sleep);
 use MI::Test;
 
-plan tests => 167, have_lwp;
+plan tests => 169, have_lwp;
 
 my $t = tenant(name => 'Records A');
 my $tok = $t->{token};
@@ -178,6 +178,40 @@ rounds(batches => { externalId => 'B-UPD', productExternalId => 'P-FULL',
          expiryDate => '2025-06-30' },
        { quantity => 40, unit => 't', receivedDate => '2024-03-01',
          expiryDate => '2027-01-01' });
+{
+    # One request whose records carry different fields, new ones and
+    # known ones interleaved: each record gets exactly its own (the
+    # server writes each set of fields apart, mi_upsert.c).
+    my %base = (code => 'C-0', city => 'City 0', email => 'e0@example.com');
+    post(suppliers => [ map { { externalId => "S-MIX-$_", name => "Mix $_",
+                                %base } } 1 .. 3 ]);
+    my @recs = (
+        { externalId => 'S-MIX-3', name => 'Mix 3b', city => undef },
+        { externalId => 'S-MIX-NEW-B', name => 'New B', city => 'Nb' },
+        { externalId => 'S-MIX-1', name => 'Mix 1b', code => 'C-1' },
+        { externalId => 'S-MIX-NEW-A', name => 'New A', email => 'a@x.example' },
+        { externalId => 'S-MIX-2', name => 'Mix 2b', code => undef,
+          email => 'e2@example.com' });
+    my $r = json_of(post(suppliers => \@recs));
+    same([ $r->{created}, $r->{updated},
+           [ map { "$_->{externalId} $_->{status}" } @{ $r->{records} } ] ],
+         [ 2, 3, [ 'S-MIX-3 UPDATED', 'S-MIX-NEW-B CREATED', 'S-MIX-1 UPDATED',
+                   'S-MIX-NEW-A CREATED', 'S-MIX-2 UPDATED' ] ],
+         'mixed fields: counts and each outcome in request order');
+    my %want = (
+        'S-MIX-1' => { name => 'Mix 1b', code => 'C-1', city => 'City 0',
+                       email => 'e0@example.com' },
+        'S-MIX-2' => { name => 'Mix 2b', code => undef, city => 'City 0',
+                       email => 'e2@example.com' },
+        'S-MIX-3' => { name => 'Mix 3b', code => 'C-0', city => undef,
+                       email => 'e0@example.com' },
+        'S-MIX-NEW-A' => { name => 'New A', code => undef, city => undef,
+                           email => 'a@x.example' },
+        'S-MIX-NEW-B' => { name => 'New B', code => undef, city => 'Nb',
+                           email => undef });
+    same({ map { $_ => pick(record(suppliers => $_), $want{$_}) } sort keys %want },
+         \%want, 'mixed fields: each record set, cleared and kept as it asked');
+}
 {
     # The required fields change like any other.
     post(batches => [ { externalId => 'B-UPD', productExternalId => 'P-MIN',

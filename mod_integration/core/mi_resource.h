@@ -40,9 +40,9 @@ typedef struct {
 
 /* The statements of one resource, generated from its fields at start-up. */
 typedef struct {
-    mi_stmt_t insert;       /* chunked (mi_row_e rows), then
-                             * (org, now, now, now, org) -> ext, id */
-    mi_stmt_t update;       /* chunked, then (now, now, org) -> ext, id */
+    mi_stmt_t upsert;       /* chunked (mi_row_e rows), then (org, now,
+                             * now, now, then '1' or '0' per field: the
+                             * records carried it) -> ext, id */
     mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
     mi_stmt_t list_after;   /* a cursor's page, the records after a place
                              * in the order: (org, since, synced_at, id,

@@ -2,10 +2,9 @@
  *
  * The upsert is set-based: the valid records of a request travel in
  * chunks of MI_DB_CHUNK rows of bound parameters, one statement per
- * chunk (on PostgreSQL all of them in one JSON parameter, mi_db.h). The
- * UPDATE changes the known records, each field only where the record
- * carried it (absent keeps, null clears), and returns them; the INSERT
- * then creates the rest.
+ * chunk (on PostgreSQL all of them in one JSON parameter, mi_db.h), which
+ * creates the new records and updates the known ones, each field only
+ * where the record carried it (absent keeps, null clears).
  *
  * A resource has at most 63 fields: the presence mask is a 64-bit integer.
  */
@@ -39,15 +38,16 @@ static const char *typed_column(apr_pool_t *p, mi_dialect_e d,
 }
 
 /* The rows of the request, r(id, ext, m, <columns>): a chunk of VALUES
- * rows (mi_db_write_rows) in the layout of mi_row_e (m: bit i set when
- * the record carried field i). Unused rows of the last chunk are all NULL
- * and have no ext. SQLite materialises them, so that it walks these rows
- * and finds each stored record by its unique key. */
+ * rows (mi_db_write_rows) in the layout of mi_row_e (m, the mask of the
+ * fields carried, is the engine's, which runs the statement once per
+ * mask). Unused rows of the last chunk are all NULL and have no ext.
+ * SQLite materialises them, so that it walks these rows and finds each
+ * stored record by its unique key. */
 static const char *rows_cte(apr_pool_t *p, const mi_resource_t *res,
                             mi_dialect_e d)
 {
     const char *names = "id, ext, m";
-    const char *typed = "id, ext, CAST(m AS bigint) AS m";
+    const char *typed = "id, ext";
     int i;
 
     for (i = 0; i < res->nfields; i++) {
@@ -91,60 +91,40 @@ static const char *select_columns(apr_pool_t *p, const mi_resource_t *res)
     return cols;
 }
 
-/* Creates what is new. SQLite skips the records that exist before it
- * looks at any of their fields; on PostgreSQL the anti-join could be
- * planned as a scan of the whole table, and ON CONFLICT (which also covers
- * a concurrent insert) finds them through the unique index anyway. */
-static const char *insert_sql(apr_pool_t *p, const mi_resource_t *res,
+/* Writes the records: creates the new ones and updates the known ones in
+ * one statement, whichever they are, with one probe of the unique index
+ * each (ON CONFLICT also covers a record a concurrent writer created).
+ * The fields a run's records carried are the same for all of them (the
+ * engine runs it once per set, mi_upsert.c): each field's flag, '1' or
+ * '0', follows the timestamps; a field not carried keeps its stored
+ * value on update (absent keeps, null clears) and is NULL on create.
+ * What it returns tells the two apart: a created record has the id that
+ * was proposed for it, an updated one keeps its own. */
+static const char *upsert_sql(apr_pool_t *p, const mi_resource_t *res,
                               mi_dialect_e d)
 {
-    const char *cols = "", *vals = "";
-    const char *ip = INT_PARAM;
-    int i;
-
-    for (i = 0; i < res->nfields; i++) {
-        cols = apr_pstrcat(p, cols, ", ", res->fields[i].column, NULL);
-        vals = apr_pstrcat(p, vals, ", r.", res->fields[i].column, NULL);
-    }
-    return apr_psprintf(p,
-        "%sINSERT INTO %s (id, organization_id, external_id%s, sync_status, "
-        "last_synced_at, created_at, updated_at) "
-        "SELECT r.id, %%s, r.ext%s, 'SYNCED', %s, %s, %s FROM r "
-        "WHERE r.ext IS NOT NULL AND %s "
-        "ON CONFLICT (organization_id, external_id) DO NOTHING "
-        "RETURNING external_id, id",
-        rows_cte(p, res, d), res->table, cols, vals, ip, ip, ip,
-        d == MI_DIALECT_SQLITE3
-            ? apr_psprintf(p, "NOT EXISTS (SELECT 1 FROM %s AS s WHERE "
-                           "s.organization_id = %%s "
-                           "AND s.external_id = r.ext)", res->table)
-            /* The same parameter count in both dialects. */
-            : "CAST(%s AS text) IS NOT NULL");
-}
-
-/* Updates the rest: each field only where the record carried it. */
-static const char *update_sql(apr_pool_t *p, const mi_resource_t *res,
-                              mi_dialect_e d)
-{
-    const char *sets = "";
+    const char *cols = "", *vals = "", *sets = "";
     const char *ip = INT_PARAM;
     int i;
 
     for (i = 0; i < res->nfields; i++) {
         const char *c = res->fields[i].column;
 
-        sets = apr_psprintf(p, "%s%s = CASE WHEN (r.m & %" APR_UINT64_T_FMT
-                            ") <> 0 THEN r.%s ELSE t.%s END, ", sets, c,
-                            (apr_uint64_t)1 << i, c, c);
+        cols = apr_pstrcat(p, cols, ", ", c, NULL);
+        vals = apr_pstrcat(p, vals, ", r.", c, NULL);
+        sets = apr_psprintf(p, "%s%s = CASE WHEN %%s = '1' THEN excluded.%s "
+                            "ELSE t.%s END, ", sets, c, c, c);
     }
     return apr_psprintf(p,
-        "%sUPDATE %s AS t SET %ssync_status = 'SYNCED', last_synced_at = %s, "
-        "updated_at = %s FROM r WHERE t.organization_id = %%s "
-        "AND t.external_id = r.ext RETURNING %s",
-        rows_cte(p, res, d), res->table, sets, ip, ip,
-        /* SQLite's RETURNING takes no table qualifier, and names only the
-         * updated table anyway. */
-        d == MI_DIALECT_SQLITE3 ? "external_id, id" : "t.external_id, t.id");
+        "%sINSERT INTO %s AS t (id, organization_id, external_id%s, "
+        "sync_status, last_synced_at, created_at, updated_at) "
+        "SELECT r.id, %%s, r.ext%s, 'SYNCED', %s, %s, %s FROM r "
+        "WHERE r.ext IS NOT NULL "
+        "ON CONFLICT (organization_id, external_id) DO UPDATE SET "
+        "%ssync_status = 'SYNCED', last_synced_at = excluded.last_synced_at, "
+        "updated_at = excluded.updated_at "
+        "RETURNING external_id, id",
+        rows_cte(p, res, d), res->table, cols, vals, ip, ip, ip, sets);
 }
 
 /* The external_ids of a JSON array parameter, as a subquery. */
@@ -217,9 +197,8 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     const char *cols = select_columns(p, res);
     int d;
 
-    name_stmt(p, &sql->insert, res, "insert");
-    name_stmt(p, &sql->update, res, "update");
-    sql->insert.width = sql->update.width = MI_ROW_FIELDS + res->nfields;
+    name_stmt(p, &sql->upsert, res, "upsert");
+    sql->upsert.width = MI_ROW_FIELDS + res->nfields;
     name_stmt(p, &sql->list, res, "list");
     name_stmt(p, &sql->count, res, "count");
     name_stmt(p, &sql->latest, res, "latest");
@@ -251,8 +230,7 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
     for (d = 0; d < MI_DIALECT_COUNT; d++) {
         mi_dialect_e dl = (mi_dialect_e)d;
 
-        sql->insert.sql[d] = insert_sql(p, res, dl);
-        sql->update.sql[d] = update_sql(p, res, dl);
+        sql->upsert.sql[d] = upsert_sql(p, res, dl);
         sql->list.sql[d] = list_sql(p, res, dl, cols, 0, 0);
         sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1, 0);
         sql->list_after.sql[d] = list_sql(p, res, dl, cols, 0, 1);

@@ -1,12 +1,11 @@
 /* mi_upsert.c: one bulk upsert engine for every resource.
  *
  * Round trips per request, whatever the number of records: one query per
- * reference field (resolve the externalIds named), UPDATE of all valid
- * records (known ones are changed), INSERT of the ones the UPDATE did not
- * find (each once per MI_DB_CHUNK records on SQLite, once on
- * PostgreSQL), then the resource's after_create work (batches: the DDS
- * drafts), the record counts and the sync log row -- all in one
- * transaction.
+ * reference field (resolve the externalIds named), one upsert of the
+ * valid records that carried the same fields (an ERP's usually all do;
+ * once per MI_DB_CHUNK records on SQLite, once on PostgreSQL), then the
+ * resource's after_create work (batches: the DDS drafts), the record
+ * counts and the sync log row -- all in one transaction.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -133,49 +132,56 @@ static mi_result_e resolve_field(upsert_t *u, int f)
     return MI_OK;
 }
 
-static int by_external_id(const void *a, const void *b)
+/* The valid records in the order they are written: by the fields they
+ * carried (one run of the upsert per set of fields), then by externalId.
+ * Writers of a resource in an organization take turns (stamp), and the
+ * rows of a run are locked in this order whatever the request's. */
+static int by_mask_then_external_id(const void *a, const void *b)
 {
-    return strcmp((*(const char *const *const *)a)[MI_ROW_EXTERNAL_ID],
-                  (*(const char *const *const *)b)[MI_ROW_EXTERNAL_ID]);
+    const char *const *x = *(const char *const *const *)a;
+    const char *const *y = *(const char *const *const *)b;
+    int c = strcmp(x[MI_ROW_MASK], y[MI_ROW_MASK]);
+
+    return c ? c : strcmp(x[MI_ROW_EXTERNAL_ID], y[MI_ROW_EXTERNAL_ID]);
 }
 
-/* Runs one of the two write statements over the records still pending
- * (valid, neither created nor updated yet) and marks the ones it returned;
- * tail holds the parameters that follow the rows. The rows go in
- * externalId order, whatever the request's: concurrent requests naming
- * the same records then lock them in the same order, and cannot
- * deadlock. */
-static mi_result_e write_pending(upsert_t *u, const mi_stmt_t *st,
-                                 int ntail, const char *const *tail,
-                                 const char *status, int *count)
+/* Runs the upsert over n rows that carried the same fields, and marks
+ * each record it returned: created when it kept the id proposed for it,
+ * updated when it has its own. */
+static mi_result_e write_run(upsert_t *u, const char *const *const *rows,
+                             int n)
 {
-    const char ***rows = apr_palloc(u->pool, (u->n + 1) * sizeof(*rows));
+    const int nf = u->res->nfields;
+    const char **tail = apr_palloc(u->pool, (4 + (apr_size_t)nf)
+                                            * sizeof(*tail));
+    apr_uint64_t carried = apr_strtoi64(rows[0][MI_ROW_MASK], NULL, 10);
     mi_rows_t out;
-    size_t i;
-    int n = 0, r;
+    int f, r;
 
-    for (i = 0; i < u->n; i++) {
-        if (!u->items[i].error && !u->items[i].status) {
-            rows[n++] = u->items[i].row;
-        }
+    tail[0] = u->caller->organization_id;
+    tail[1] = tail[2] = tail[3] = u->now;
+    for (f = 0; f < nf; f++) {
+        tail[4 + f] = (carried >> f) & 1 ? "1" : "0";
     }
-    if (n == 0) {
-        return MI_OK;
-    }
-    qsort(rows, (size_t)n, sizeof(*rows), by_external_id);
-    if (mi_db_write_rows(u->db, u->pool, st, n,
-                         (const char *const *const *)rows, ntail, tail, &out)
-            != APR_SUCCESS) {
+    if (mi_db_write_rows(u->db, u->pool, &u->res->sql.upsert, n, rows,
+                         4 + nf, tail, &out) != APR_SUCCESS) {
         return mi_db_failure(u->db);
     }
     for (r = 0; r < out.nrows; r++) {
         item_t *it = apr_hash_get(u->by_external_id, out.rows[r][0],
                                   APR_HASH_KEY_STRING);
 
-        if (it && !it->status) {
-            it->status = status;
-            it->id = out.rows[r][1];
-            (*count)++;
+        if (!it || it->status) {
+            continue;
+        }
+        it->id = out.rows[r][1];
+        if (!strcmp(it->id, it->row[MI_ROW_ID])) {
+            it->status = "CREATED";
+            u->log.created++;
+        }
+        else {
+            it->status = "UPDATED";
+            u->log.updated++;
         }
     }
     return MI_OK;
@@ -183,11 +189,9 @@ static mi_result_e write_pending(upsert_t *u, const mi_stmt_t *st,
 
 static mi_result_e write_all(upsert_t *u)
 {
-    const char *org = u->caller->organization_id;
-    const char *insert_tail[] = { org, u->now, u->now, u->now, org };
-    const char *update_tail[] = { u->now, u->now, org };
+    const char ***rows = apr_palloc(u->pool, (u->n + 1) * sizeof(*rows));
     mi_result_e rc;
-    size_t i;
+    size_t i, n = 0, start, end;
     int f;
 
     for (f = 0; f < u->res->nfields; f++) {
@@ -196,22 +200,26 @@ static mi_result_e write_all(upsert_t *u)
             return rc;
         }
     }
-    /* The UPDATE first: a sync mostly sends records the platform knows,
-     * and an INSERT that meets them costs PostgreSQL an attempt each.
-     * The writers' turn (stamp) keeps other upserts and deletes of these
-     * records out until the commit. */
-    if ((rc = write_pending(u, &u->res->sql.update, 3, update_tail,
-                            "UPDATED", &u->log.updated)) != MI_OK
-        || (rc = write_pending(u, &u->res->sql.insert, 5, insert_tail,
-                               "CREATED", &u->log.created)) != MI_OK) {
-        return rc;
+    for (i = 0; i < u->n; i++) {
+        if (!u->items[i].error) {
+            rows[n++] = u->items[i].row;
+        }
+    }
+    qsort(rows, n, sizeof(*rows), by_mask_then_external_id);
+    for (start = 0; start < n; start = end) {
+        for (end = start + 1; end < n && !strcmp(rows[end][MI_ROW_MASK],
+                                                 rows[start][MI_ROW_MASK]);
+             end++) {
+        }
+        if ((rc = write_run(u, (const char *const *const *)rows + start,
+                            (int)(end - start))) != MI_OK) {
+            return rc;
+        }
     }
     for (i = 0; i < u->n; i++) {
-        /* Neither updated nor created: written by a writer that did not
-         * wait for the turn. Nothing of it was written. */
+        /* Every record a run was given comes back, created or updated. */
         if (!u->items[i].error && !u->items[i].status) {
-            fail_item(u, &u->items[i], "Record was written concurrently; "
-                                       "retry");
+            return MI_ERR_INTERNAL;
         }
     }
     return MI_OK;
