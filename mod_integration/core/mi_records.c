@@ -174,6 +174,10 @@ typedef struct {
     int more;
     mi_cursor_t last;           /* the place of the limit-th entity */
     time_memo_t memo;
+    int listing;                /* rows end with the type's total and
+                                 * version (a listing's statements) */
+    int counted;                /* and one gave them */
+    apr_int64_t total, version;
 } page_writer_t;
 
 static int write_row(void *ctx, const mi_db_row_t *row)
@@ -185,6 +189,12 @@ static int write_row(void *ctx, const mi_db_row_t *row)
     if (pw->shown == pw->limit) {
         pw->more = 1;
         return 1;
+    }
+    if (pw->listing && !pw->counted) {
+        pw->counted = 1;
+        pw->total = mi_db_row_int(row, MI_COL_FIELDS + pw->res->nfields);
+        pw->version = mi_db_row_int(row, MI_COL_FIELDS + pw->res->nfields
+                                         + 1);
     }
     if (pw->shown++) {
         mi_jsonw_lit(pw->out, ",");
@@ -199,21 +209,24 @@ static int write_row(void *ctx, const mi_db_row_t *row)
 }
 
 /* Writes the rows of one page, one more than its limit if there are (so
- * that the page knows whether any follows), and finds their total when
- * the version's total (all the organization's records of the type) is not
- * it. after: the place the page starts after, or NULL for the page's
- * offset. */
+ * that the page knows whether any follows), and finds their total into
+ * *filtered when the type's total (all the organization's records of
+ * the type) is not it. after: the place the page starts after, or NULL
+ * for the page's offset. */
 static mi_result_e write_page(mi_db_t *db, apr_pool_t *pool,
                               const mi_resource_t *res, const char *org,
                               const mi_page_t *page,
                               const mi_cursor_t *after, page_writer_t *pw,
-                              apr_int64_t *total)
+                              apr_int64_t *filtered)
 {
-    const char *args[6];
+    /* The list's two of list_columns, then the filter's (the count's). */
+    const char *args[8];
     const mi_stmt_t *list, *count = &res->sql.count;
     mi_rows_t n;
     int nargs = 0, nfilter;
 
+    args[nargs++] = org;
+    args[nargs++] = org;
     args[nargs++] = org;
     args[nargs++] = mi_db_int(pool, page->since);
     if (page->ids) {
@@ -247,11 +260,12 @@ static mi_result_e write_page(mi_db_t *db, apr_pool_t *pool,
         return mi_db_failure(db);
     }
     if (page->ids || page->since >= 0) {
-        if (mi_db_select(db, pool, count, &n, nfilter, args) != APR_SUCCESS
+        if (mi_db_select(db, pool, count, &n, nfilter - 2, args + 2)
+                != APR_SUCCESS
             || n.nrows != 1) {
             return mi_db_failure(db);
         }
-        *total = apr_atoi64(n.rows[0][0]);
+        *filtered = apr_atoi64(n.rows[0][0]);
     }
     return MI_OK;
 }
@@ -277,17 +291,34 @@ static mi_result_e write_next(mi_jsonw_t *out, apr_pool_t *pool,
     return MI_OK;
 }
 
+/* The ETag of a listing: its page's key under the type's version. */
+static mi_result_e tag(apr_pool_t *pool, mi_conditional_t *cond,
+                       const char *org, const char *key, apr_int64_t version)
+{
+    const char *what = apr_psprintf(pool, "list %" APR_INT64_T_FMT " %s",
+                                    version, key);
+
+    cond->etag = mi_etag_make(pool, cond->key, org, what, strlen(what));
+    return cond->etag ? MI_OK : MI_ERR_INTERNAL;
+}
+
 mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
                             const mi_resource_t *res, const char *org,
                             const mi_page_t *page, mi_listcache_t *cache,
                             mi_conditional_t *cond, mi_jsonw_t *out)
 {
-    apr_int64_t total, version;
+    apr_int64_t total = 0, version = 0, filtered = -1;
     apr_size_t len;
-    const char *key, *kept, *what;
+    const char *key, *kept;
+    const mi_cursor_t *start_after;
     mi_cursor_t after;
     page_writer_t pw;
     apr_size_t start = out->len;
+    /* The version first when it decides whether the page is read at all
+     * (the client's ETag, a kept page): rows read after it are at least
+     * as new, so what is kept (or tagged) under it is never older than
+     * it. Otherwise the page's rows bring it, of their own snapshot. */
+    int version_first = cond->if_none_match != NULL || cache != NULL;
     mi_result_e rc;
 
     if (page->cursor && !mi_cursor_decode(pool, cond->key, org, res->plural,
@@ -300,44 +331,59 @@ mi_result_e mi_records_list(mi_db_t *db, apr_pool_t *pool,
         after.synced_at = page->since;
         after.id = "";
     }
-    /* The version first: rows read after it are at least as new, so what
-     * is kept (or tagged) under it is never older than it. */
-    if ((rc = mi_counts_get(db, pool, org, res->entity_type, &total,
-                            &version)) != MI_OK) {
-        return rc;
-    }
+    start_after = page->cursor || page->page == 1 ? &after : NULL;
     /* A cursor's page is kept under the cursor (checked above, so that
      * only this organization's own can name an entry of it). */
     key = apr_psprintf(pool, "%s %s %d %d %" APR_INT64_T_FMT " %s %s", org,
                        res->plural, page->page, page->limit, page->since,
                        page->ids ? page->ids : "",
                        page->cursor ? page->cursor : "");
-    what = apr_psprintf(pool, "list %" APR_INT64_T_FMT " %s", version, key);
-    if (!(cond->etag = mi_etag_make(pool, cond->key, org, what,
-                                    strlen(what)))) {
-        return MI_ERR_INTERNAL;
-    }
-    if ((cond->not_modified = mi_etag_matches(cond->if_none_match,
-                                              cond->etag))) {
-        return MI_OK;
-    }
-    if ((kept = mi_listcache_get(cache, pool, key, version, &len)) != NULL) {
-        mi_jsonw_raw(out, kept, len);
-        return MI_OK;
+    if (version_first) {
+        if ((rc = mi_counts_get(db, pool, org, res->entity_type, &total,
+                                &version)) != MI_OK
+            || (rc = tag(pool, cond, org, key, version)) != MI_OK) {
+            return rc;
+        }
+        if ((cond->not_modified = mi_etag_matches(cond->if_none_match,
+                                                  cond->etag))) {
+            return MI_OK;
+        }
+        if ((kept = mi_listcache_get(cache, pool, key, version, &len))
+                != NULL) {
+            mi_jsonw_raw(out, kept, len);
+            return MI_OK;
+        }
     }
     memset(&pw, 0, sizeof(pw));
     pw.out = out;
     pw.pool = pool;
     pw.res = res;
     pw.limit = page->limit;
+    pw.listing = 1;
     mi_jsonw_lit(out, "{\"entities\":[");
-    if ((rc = write_page(db, pool, res, org, page,
-                         page->cursor || page->page == 1 ? &after : NULL,
-                         &pw, &total)) != MI_OK) {
+    if ((rc = write_page(db, pool, res, org, page, start_after, &pw,
+                         &filtered)) != MI_OK) {
         return rc;
     }
+    if (!version_first) {
+        if (pw.counted) {
+            total = pw.total;
+            version = pw.version;
+        }
+        /* An empty page brought none: the version, then the page again
+         * (nothing of it was written), as above. */
+        else if ((rc = mi_counts_get(db, pool, org, res->entity_type,
+                                     &total, &version)) != MI_OK
+                 || (rc = write_page(db, pool, res, org, page, start_after,
+                                     &pw, &filtered)) != MI_OK) {
+            return rc;
+        }
+        if ((rc = tag(pool, cond, org, key, version)) != MI_OK) {
+            return rc;
+        }
+    }
     mi_jsonw_lit(out, "],\"total\":");
-    mi_jsonw_int(out, total);
+    mi_jsonw_int(out, filtered >= 0 ? filtered : total);
     mi_jsonw_lit(out, ",\"page\":");
     if (page->cursor) {
         mi_jsonw_lit(out, "null");

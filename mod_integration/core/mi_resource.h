@@ -43,10 +43,12 @@ typedef struct {
     mi_stmt_t upsert;       /* chunked (mi_row_e rows), then (org, now,
                              * now, now, then '1' or '0' per field: the
                              * records carried it) -> ext, id */
-    mi_stmt_t list;         /* (org, since, limit, offset) -> columns */
+    /* The listings: (org, org, then their own) -> columns, then the
+     * type's total and version (mi_counts) on every row. */
+    mi_stmt_t list;         /* (org, since, limit, offset) */
     mi_stmt_t list_after;   /* a cursor's page, the records after a place
                              * in the order: (org, since, synced_at, id,
-                             * limit) -> columns */
+                             * limit) */
     mi_stmt_t count;        /* (org, since) -> count */
     mi_stmt_t latest;       /* (org) -> the greatest last_synced_at, or
                              * NULL */

@@ -185,6 +185,22 @@ static const char *list_sql(apr_pool_t *p, const mi_resource_t *res,
         ids, after, ip, rest);
 }
 
+/* A listing's columns: the record's, then the organization's total of
+ * records of the type and their version (record_counts), read once per
+ * statement, so that a page's rows and the version that tags them are
+ * of one snapshot and one round trip (two parameters: org, org). */
+static const char *list_columns(apr_pool_t *p, const mi_resource_t *res,
+                                const char *cols)
+{
+    const char *counts = apr_psprintf(p, "FROM record_counts WHERE "
+                                      "organization_id = %%s AND "
+                                      "entity_type = '%s')",
+                                      res->entity_type);
+
+    return apr_pstrcat(p, cols, ", (SELECT total ", counts,
+                       ", (SELECT version ", counts, NULL);
+}
+
 static void name_stmt(apr_pool_t *p, mi_stmt_t *st, const mi_resource_t *res,
                       const char *what)
 {
@@ -195,6 +211,7 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
 {
     mi_resource_sql_t *sql = &res->sql;
     const char *cols = select_columns(p, res);
+    const char *listed = list_columns(p, res, cols);
     int d;
 
     name_stmt(p, &sql->upsert, res, "upsert");
@@ -231,10 +248,10 @@ void mi_resource_sql_build(apr_pool_t *p, mi_resource_t *res)
         mi_dialect_e dl = (mi_dialect_e)d;
 
         sql->upsert.sql[d] = upsert_sql(p, res, dl);
-        sql->list.sql[d] = list_sql(p, res, dl, cols, 0, 0);
-        sql->list_ids.sql[d] = list_sql(p, res, dl, cols, 1, 0);
-        sql->list_after.sql[d] = list_sql(p, res, dl, cols, 0, 1);
-        sql->list_ids_after.sql[d] = list_sql(p, res, dl, cols, 1, 1);
+        sql->list.sql[d] = list_sql(p, res, dl, listed, 0, 0);
+        sql->list_ids.sql[d] = list_sql(p, res, dl, listed, 1, 0);
+        sql->list_after.sql[d] = list_sql(p, res, dl, listed, 0, 1);
+        sql->list_ids_after.sql[d] = list_sql(p, res, dl, listed, 1, 1);
         sql->count_ids.sql[d] = apr_psprintf(p,
             "SELECT COUNT(*) FROM %s WHERE organization_id = %%s "
             "AND last_synced_at > {bigint:%%s} AND external_id IN %s",
