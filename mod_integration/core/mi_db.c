@@ -1,5 +1,6 @@
 /* mi_db.c: the database seen through plain apr_dbd (see mi_db.h). */
 #include <dlfcn.h>
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include "mi_db.h"
@@ -360,7 +361,23 @@ typedef struct {
                                  * its dialect's, placeholders expanded */
     apr_dbd_prepared_t *stmt;   /* NULL until prepared */
     int session;
+    int nparams;                /* its "%s" */
 } cached_t;
+
+/* run's own error, besides the drivers' codes. */
+#define BAD_ARGS INT_MIN
+
+/* The "%s" parameters of sql ("%%" is none). */
+static int count_params(const char *sql)
+{
+    int n = 0;
+
+    while ((sql = strchr(sql, '%')) != NULL) {
+        n += sql[1] == 's';
+        sql += sql[1] ? 2 : 1;
+    }
+    return n;
+}
 
 /* PostgreSQL's PREPARE takes these; DDL it does not. */
 static int preparable(const char *sql)
@@ -551,9 +568,10 @@ static int named(const mi_db_t *db, const char *sql)
 }
 
 /* The statement prepared on this connection, preparing it when needed;
- * 0 or the driver's error. */
+ * 0 or the driver's error. *nparams (may be NULL): the parameters it
+ * takes. */
 static int prepared(mi_db_t *db, const mi_stmt_t *st,
-                    apr_dbd_prepared_t **out)
+                    apr_dbd_prepared_t **out, int *nparams)
 {
     cached_t *c = apr_hash_get(db->cache, st->name, APR_HASH_KEY_STRING);
     apr_dbd_prepared_t *stmt = NULL;
@@ -568,7 +586,11 @@ static int prepared(mi_db_t *db, const mi_stmt_t *st,
             && !named(db, c->sql)) {
             c->sql = typed_params(db->conn_pool, c->sql);
         }
+        c->nparams = count_params(c->sql);
         apr_hash_set(db->cache, st->name, APR_HASH_KEY_STRING, c);
+    }
+    if (nparams) {
+        *nparams = c->nparams;
     }
     session = named(db, c->sql) ? session_of(db) : 0;
     if (c->stmt && c->session == session) {
@@ -595,10 +617,19 @@ static int run(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
                const char *const *args)
 {
     apr_dbd_prepared_t *stmt = NULL;
-    int rc = prepared(db, st, &stmt);
+    int nparams = 0;
+    int rc = prepared(db, st, &stmt, &nparams);
 
     if (rc != 0) {
         return rc;
+    }
+    /* The drivers read as many arguments as the statement takes, whatever
+     * nargs says: a mistake of ours, refused before it reads past them. */
+    if (nargs != nparams) {
+        mi_db_note_failure(db, pool, apr_psprintf(pool,
+            "statement %s takes %d arguments, given %d: not run", st->name,
+            nparams, nargs));
+        return BAD_ARGS;
     }
     if (res) {
         *res = NULL;
@@ -649,6 +680,9 @@ static int run_or_retry(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st,
 {
     int rc = run(db, pool, st, res, nrows, nargs, args);
 
+    if (rc == BAD_ARGS) {
+        return rc;          /* noted by run */
+    }
     if (rc != 0 && may_retry(db, pool)) {
         rc = run(db, pool, st, res, nrows, nargs, args);
     }
@@ -670,9 +704,9 @@ int mi_db_prepare_named(mi_db_t *db, apr_pool_t *pool, const mi_stmt_t *st)
         || !libpq.backend_pid) {
         return 0;
     }
-    rc = prepared(db, st, &stmt);
+    rc = prepared(db, st, &stmt, NULL);
     if (rc != 0 && may_retry(db, pool)) {
-        rc = prepared(db, st, &stmt);
+        rc = prepared(db, st, &stmt, NULL);
     }
     if (rc != 0) {
         note_error(db, pool, rc);

@@ -149,11 +149,40 @@ static void test_scan(apr_pool_t *p)
     mi_db_close(db);
 }
 
+/* A statement given fewer or more arguments than it takes is not run (the
+ * drivers would read past them), and says so. */
+static void test_argument_count(apr_pool_t *p)
+{
+    static const mi_stmt_t pair = { "test_args_pair", {
+        "SELECT %s || %s", NULL } };
+    const char *args[] = { "a", "b", "c" };
+    mi_db_t *db = unit_db(p);
+    mi_rows_t rows;
+
+    if (!db) {
+        ok(0, "argument count: a database");
+        return;
+    }
+    ok(mi_db_select(db, p, &pair, &rows, 2, args) == APR_SUCCESS
+       && rows.nrows == 1 && !strcmp(rows.rows[0][0], "ab"),
+       "two arguments for its two: run");
+    db->error = NULL;
+    ok(mi_db_select(db, p, &pair, &rows, 1, args) != APR_SUCCESS
+       && db->error && strstr(db->error, "takes 2 arguments, given 1"),
+       "one for its two: not run, and why");
+    db->error = NULL;
+    ok(mi_db_exec(db, p, &pair, NULL, 3, args) != APR_SUCCESS
+       && db->error && strstr(db->error, "takes 2 arguments, given 3"),
+       "three for its two: not run");
+    mi_db_close(db);
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p = unit_start(&argc, &argv);
 
     test_write_rows(p);
     test_scan(p);
+    test_argument_count(p);
     return unit_done(p);
 }
