@@ -102,8 +102,7 @@ ok t_cmp(scalar keys %late_times, 1, 'the attempt in flight arrived');
 ok t_cmp(scalar(twice_sent($lt0->{token}, $late_hook->{id}, %late_times)), 0,
          'and was not sent again by the new generation');
 $late->stop;
-# Back to one kept-alive connection, as MI::Test's api() makes it: after the
-# database's return the checks below follow the child that answered health.
+# Back to one kept-alive connection, as MI::Test's api() makes it.
 Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
 
 # ---- rate-limit counts survive a graceful restart ----------------------
@@ -134,13 +133,21 @@ ok t_cmp($r->code, 503, 'API requests answer 503');
 ok t_cmp(json_of($r)->{error}, 'SERVICE_UNAVAILABLE', 'SERVICE_UNAVAILABLE');
 ok t_cmp(kill(0, $pid), 1, 'httpd keeps running');
 database('back');
+# Every child serves again: one whose connect failed while the database was
+# away answers 503 for a second more (docs/directives.md,
+# IntegrationDbTimeout). So health is asked on new connections, which reach
+# any child, until it has answered 200 without a break for 1.5 s.
+Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
 my $start = time;
-my $up = 0;
-while (time - $start < 15) {
-    if (api(GET => '/health')->code == 200) { $up = 1; last }
-    sleep 0.2;
+my ($up, $since) = (0, undef);
+while (time - $start < 20) {
+    if (api(GET => '/health')->code != 200) { $since = undef }
+    elsif (!defined $since) { $since = time }
+    elsif (time - $since >= 1.5) { $up = 1; last }
+    sleep 0.05;
 }
-ok t_cmp($up, 1, 'it serves again once the database is back');
+Apache::TestRequest::user_agent(reset => 1, keep_alive => 1);
+ok t_cmp($up, 1, 'every child serves again once the database is back');
 $r = api(GET => '/suppliers?limit=1', token => $tok);
 ok t_cmp($r->code, 200, 'with tokens and data');
 ok t_cmp(json_of($r)->{total}, $acked, 'and nothing lost');
