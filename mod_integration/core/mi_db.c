@@ -430,9 +430,10 @@ static const char *expand_rows(apr_pool_t *pool, const char *sql, int width)
 /* PostgreSQL's chunked statements take all their rows at once, as one
  * JSON parameter, an array of rows (arrays of strings and nulls):
  * "VALUES {rows}" becomes a query of its elements, column i the text of
- * item i (jsonb: parsed once, a tenth of json's time for 500 rows). One statement for every row, planned in a moment, instead of
- * one per MI_DB_CHUNK rows of bound parameters, which PostgreSQL plans
- * anew each time (1.6 ms for an update of 100 suppliers). */
+ * item i (jsonb: parsed once, a tenth of json's time for 500 rows).
+ * One statement for every row, planned in a moment, instead of one per
+ * MI_DB_CHUNK rows of bound parameters, which PostgreSQL plans anew
+ * each time (1.6 ms for an update of 100 suppliers). */
 #define JSON_ROWS_AT "VALUES {rows}"
 #define JSON_ROWS_FROM " FROM jsonb_array_elements(CAST(%s AS jsonb)) AS e"
 
