@@ -8,12 +8,14 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(plan ok have_lwp);
 use Apache::TestUtil qw(t_cmp);
+use Apache::TestRequest ();
 use IO::Handle;
+use POSIX ();
 use Time::HiRes qw(time sleep);
 use MI::Test;
 use MI::DB;
 
-plan tests => 10, have_lwp;
+plan tests => 11, have_lwp;
 
 use constant BOUND => 2.0;      # IntegrationDbTimeout in t/conf
 use constant SLACK => 1.0;      # the machine is shared and slow at times
@@ -65,3 +67,29 @@ $r = post('W-2');
 ok t_cmp($r->code, 200, 'writes succeed once the lock is gone');
 ok t_cmp(json_of(api(GET => '/suppliers/W-1', token => $tok))->{error},
          'NOT_FOUND', 'the refused write left nothing behind');
+
+# Each request keeps its own virtual host's bound, whoever set up the
+# pooled connection it takes: the default server's requests (2 s) have
+# just used the connections; one of mi_patient (IntegrationDbTimeout 30s,
+# t/conf/extra.conf.in) waits out a lock held for longer than 2 s.
+in_parallel(12, sub { api(GET => '/suppliers?limit=1', token => $tok)->code });
+$holder = hold_write_lock();
+pipe(my $rd, my $wr) or die "pipe: $!";
+my $pid = fork // die "fork: $!";
+if (!$pid) {
+    close $rd;
+    Apache::TestRequest::user_agent(reset => 1, keep_alive => 0);
+    Apache::TestRequest::module('mi_patient');
+    my $s = time;
+    my $code = post('W-3')->code;
+    printf $wr "%d %.2f\n", $code, time - $s;
+    close $wr;
+    POSIX::_exit(0);
+}
+close $wr;
+sleep BOUND + SLACK;
+release_write_lock($holder);
+my ($code, $waited) = split ' ', (<$rd> // '0 0');
+waitpid $pid, 0;
+ok t_cmp($code, 200, "a virtual host's longer bound holds on a connection "
+         . "the default server set up (answered after $waited s)");

@@ -91,6 +91,7 @@ static int session_of(mi_db_t *db)
  * STATE_KEY (it lives as long as the connection). */
 typedef struct {
     int session;                /* PostgreSQL backend the SETs ran in */
+    apr_interval_time_t timeout;    /* and the timeout they set */
     apr_time_t deadline;        /* SQLite: the busy handler gives up then */
 } conn_state_t;
 
@@ -183,13 +184,15 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
         return APR_SUCCESS;
     }
     session = session_of(db);
-    if (session == st->session) {
+    if (session == st->session && timeout == st->timeout) {
         return APR_SUCCESS;
     }
-    /* A connection set up in another session before was opened again:
-     * by mod_dbd's check when it took the connection from the pool, or
-     * below. (may_retry counts its own and forgets the session.) */
-    replaced = st->session != 0;
+    /* Set up anew: a connection set up in another session before was
+     * opened again, by mod_dbd's check when it took the connection from
+     * the pool, or below (may_retry counts its own and forgets the
+     * session); or one pool serves virtual hosts of different
+     * IntegrationDbTimeout, and this request's is another. */
+    replaced = st->session != 0 && st->session != session;
     sql = session_sql(db->pool, timeout);
     rc = apr_dbd_query(db->driver, db->handle, &n, sql);
     /* A pooled connection that died with its server (a restart) fails
@@ -208,6 +211,7 @@ static apr_status_t pgsql_bound(mi_db_t *db, conn_state_t *st,
         db->reconnects++;
     }
     st->session = session;
+    st->timeout = timeout;
     return APR_SUCCESS;
 }
 
