@@ -1,4 +1,5 @@
 /* mi_text.c: identifiers and the small text rules of the contract. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_escape.h>
 #include "mi_text.h"
@@ -9,6 +10,11 @@
 #define ID_RANDOM_CHARS 16
 
 static const char base36[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+
+static int id_order(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
 
 mi_result_e mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
                        const char **ids)
@@ -43,6 +49,11 @@ mi_result_e mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
         id[len - 1] = '\0';
         ids[k] = id;
     }
+    /* In ascending order: records given them in the order they are
+     * written are stored in the order they are listed (a listing orders
+     * the records of one write by id), so that a page reads its rows
+     * side by side, and the primary key grows at one place per write. */
+    qsort(ids, n, sizeof(*ids), id_order);
     return MI_OK;
 }
 

@@ -9,7 +9,7 @@
  * "c" gives the cuid-like record ids of the public API. */
 char *mi_id_new(apr_pool_t *pool, const char *prefix);
 
-/* n new ids into ids[0..n-1], from one draw of randomness;
+/* n new ids into ids[0..n-1], ascending, from one draw of randomness;
  * MI_ERR_INTERNAL when libcrypto has none to give (mi_id_new: NULL). */
 mi_result_e mi_ids_new(apr_pool_t *pool, const char *prefix, apr_size_t n,
                        const char **ids);

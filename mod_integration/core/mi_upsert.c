@@ -44,16 +44,11 @@ static void fail_item(upsert_t *u, item_t *it, const char *error)
     u->log.errors++;
 }
 
-/* Every record checked on its own, then for a repeated externalId; the
- * valid ones get their would-be internal id. */
-static mi_result_e validate_all(upsert_t *u, const mi_jv_t *records)
+/* Every record checked on its own, then for a repeated externalId. */
+static void validate_all(upsert_t *u, const mi_jv_t *records)
 {
-    const char **ids = apr_palloc(u->pool, (u->n + 1) * sizeof(*ids));
     size_t i;
 
-    if (mi_ids_new(u->pool, "c", u->n, ids) != MI_OK) {
-        return MI_ERR_INTERNAL;
-    }
     for (i = 0; i < u->n; i++) {
         item_t *it = &u->items[i];
         const char *err = mi_validate_record(u->pool, u->res,
@@ -73,11 +68,8 @@ static mi_result_e validate_all(upsert_t *u, const mi_jv_t *records)
         }
         if (err) {
             fail_item(u, it, err);
-            continue;
         }
-        it->row[MI_ROW_ID] = ids[i];
     }
-    return MI_OK;
 }
 
 /* Replaces the externalIds that reference field f names by the internal ids
@@ -190,6 +182,7 @@ static mi_result_e write_run(upsert_t *u, const char *const *const *rows,
 static mi_result_e write_all(upsert_t *u)
 {
     const char ***rows = apr_palloc(u->pool, (u->n + 1) * sizeof(*rows));
+    const char **ids = apr_palloc(u->pool, (u->n + 1) * sizeof(*ids));
     mi_result_e rc;
     size_t i, n = 0, start, end;
     int f;
@@ -206,6 +199,14 @@ static mi_result_e write_all(upsert_t *u)
         }
     }
     qsort(rows, n, sizeof(*rows), by_mask_then_external_id);
+    /* Each valid record's would-be internal id, ascending in the order
+     * the records are written (mi_ids_new). */
+    if (mi_ids_new(u->pool, "c", n, ids) != MI_OK) {
+        return MI_ERR_INTERNAL;
+    }
+    for (i = 0; i < n; i++) {
+        rows[i][MI_ROW_ID] = ids[i];
+    }
     for (start = 0; start < n; start = end) {
         for (end = start + 1; end < n && !strcmp(rows[end][MI_ROW_MASK],
                                                  rows[start][MI_ROW_MASK]);
@@ -392,9 +393,7 @@ mi_result_e mi_upsert_run(mi_db_t *db, apr_pool_t *pool,
     u.log.action = "CREATE";
     u.log.started_at = mi_now_ms();
 
-    if ((rc = validate_all(&u, records)) != MI_OK) {
-        return rc;
-    }
+    validate_all(&u, records);
     if (mi_db_begin(db, pool) != APR_SUCCESS) {
         return mi_db_failure(db);
     }

@@ -4,6 +4,20 @@
 #include "unit.h"
 #include "mi_text.h"
 
+/* The ids of one call ascend (the order a write stores its records in),
+ * and differ. */
+static void test_ids_ascend(apr_pool_t *p)
+{
+    const char *ids[500];
+    int i, ascending = 1;
+
+    ok(mi_ids_new(p, "c", 500, ids) == MI_OK, "500 ids at once");
+    for (i = 1; i < 500; i++) {
+        ascending &= strcmp(ids[i - 1], ids[i]) < 0;
+    }
+    ok(ascending, "the ids of one call ascend, all different");
+}
+
 static void test_text(apr_pool_t *p)
 {
     const char *id = mi_id_new(p, "c"), *id2 = mi_id_new(p, "c");
@@ -11,6 +25,7 @@ static void test_text(apr_pool_t *p)
     ok(strlen(id) == 25 && id[0] == 'c', "record ids: c + 24 characters");
     ok(strcmp(id, id2) != 0, "ids differ");
     ok(strlen(mi_id_new(p, "int_")) <= 32, "prefixed ids stay <= 32");
+    test_ids_ascend(p);
     ok(mi_country_valid("BR") && mi_country_valid("DE")
        && mi_country_valid("ZW"), "assigned country codes");
     ok(!mi_country_valid("XX") && !mi_country_valid("br")
