@@ -13,7 +13,7 @@ use JSON::PP ();
 use Time::HiRes qw(sleep);
 use MI::Test;
 
-plan tests => 169, have_lwp;
+plan tests => 171, have_lwp;
 
 my $t = tenant(name => 'Records A');
 my $tok = $t->{token};
@@ -307,6 +307,24 @@ for my $c ('XX', 'br', 'Br', 'BRA', 'B', '', 'UK', 'EU', 'B1', ' BR', 'BR ', 'Å
 same([ map { record(products => $_)->{_status} } 'BADP-1', 'BADC' ],
      [ 404, 404 ], 'no refused product was written');
 same(record(batches => 'BADB-41')->{_status}, 404, 'no refused batch was written');
+
+# ---- The records of one write, stored in the order a listing reads them --
+# (mi_ids_new, mi_upsert.c): given in any order, with the same fields,
+# their internal ids ascend with their externalIds.
+{
+    my $w = tenant(name => 'Write order');
+    my @ext = map { sprintf 'W-%03d', $_ } 1 .. 50;
+    my @given = @ext[map { ($_ * 37) % 50 } 0 .. 49];
+    my $r = json_of(post(suppliers => [ map { { externalId => $_, name => $_ } }
+                                        @given ], token => $w->{token}));
+    my %id = map { $_->{externalId} => $_->{internalId} }
+             @{ $r->{records} || [] };
+    same([ sort { $id{$a} cmp $id{$b} } keys %id ], \@ext,
+         'one write: the internal ids ascend with the externalIds');
+    same([ map { $_->{externalId} }
+           @{ listing(suppliers => '?limit=100', $w->{token})->{entities} } ],
+         \@ext, 'and a listing reads them in that order');
+}
 
 # ---- Listing order and fields --------------------------------------------
 {
